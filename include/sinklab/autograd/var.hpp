@@ -1,0 +1,195 @@
+#pragma once
+// Var<T>: a tensor value with an optional gradient, the handle every autograd op takes and returns.
+// Leaves (parameters, inputs) accumulate gradients across backward() calls until zero_grad(); intermediate
+// gradients are released once their node has run, unless retain_grad() was called.
+#include <functional>
+#include <memory>
+#include <source_location>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sinklab/autograd/tape.hpp"
+#include "sinklab/backend/cpu/elementwise.hpp"
+#include "sinklab/tensor/tensor.hpp"
+
+namespace sinklab::autograd {
+
+template <class T>
+struct VarImpl {
+  Tensor<T> value;
+  Tensor<T> grad;  // undefined until a gradient arrives
+  bool requires_grad = false;
+  bool retain_grad = false;
+  std::shared_ptr<NodeBase> grad_fn;  // null for leaves
+  std::string name;
+
+  void accumulate(const Tensor<T>& g) {
+    SINKLAB_CHECK(g.shape() == value.shape(), "gradient of shape ", to_string(g.shape()), " for a value of shape ",
+                  to_string(value.shape()), name.empty() ? "" : " (", name, name.empty() ? "" : ")");
+    if (!grad.defined()) {
+      grad = g.clone();  // own it: backward functions may hand the same tensor to several inputs
+    } else {
+      auto dst = grad.array();
+      const Tensor<T> gc = g.contiguous();
+      dst += gc.array();
+    }
+  }
+};
+
+template <class T>
+class Var {
+ public:
+  using value_type = T;
+
+  Var() = default;
+  explicit Var(Tensor<T> value, bool requires_grad = false, std::string name = {})
+      : p_(std::make_shared<VarImpl<T>>()) {
+    p_->value = std::move(value);
+    p_->requires_grad = requires_grad;
+    p_->name = std::move(name);
+  }
+
+  bool defined() const { return p_ != nullptr; }
+  const Tensor<T>& value() const { return p_->value; }
+  // Mutable access for optimisers and initialisers; do not change values that a recorded graph still needs.
+  Tensor<T>& mutable_value() { return p_->value; }
+  const Tensor<T>& grad() const { return p_->grad; }
+  Tensor<T>& mutable_grad() { return p_->grad; }
+  bool has_grad() const { return p_->grad.defined(); }
+  bool requires_grad() const { return p_ && p_->requires_grad; }
+  void set_requires_grad(bool on) {
+    SINKLAB_CHECK(!p_->grad_fn, "set_requires_grad on a non-leaf Var");
+    p_->requires_grad = on;
+  }
+  bool is_leaf() const { return !p_->grad_fn; }
+  void retain_grad() { p_->retain_grad = true; }
+  const std::string& name() const { return p_->name; }
+  void set_name(std::string n) { p_->name = std::move(n); }
+
+  const Shape& shape() const { return p_->value.shape(); }
+  int64_t dim() const { return p_->value.dim(); }
+  int64_t size(int axis) const { return p_->value.size(axis); }
+  int64_t numel() const { return p_->value.numel(); }
+  T item() const { return p_->value.item(); }
+
+  // A leaf that shares the value but not the graph.
+  Var detach() const { return Var(p_->value, false); }
+  void zero_grad() { p_->grad = Tensor<T>(); }
+
+  // Seeds d(self)/d(self) = 1 (self must be a scalar unless a seed is given) and runs the tape in reverse.
+  void backward() const {
+    SINKLAB_CHECK(numel() == 1, "backward() without a seed needs a scalar; got shape ", to_string(shape()));
+    backward(Tensor<T>::ones(shape()));
+  }
+  void backward(const Tensor<T>& seed) const {
+    SINKLAB_CHECK(p_->requires_grad, "backward() on a Var that does not require grad (no input requires grad, or "
+                                     "it was computed under NoGradGuard)");
+    p_->accumulate(seed);
+    Tape::current().run_backward();
+  }
+
+  VarImpl<T>* impl() const { return p_.get(); }
+  const std::shared_ptr<VarImpl<T>>& impl_ptr() const { return p_; }
+
+ private:
+  std::shared_ptr<VarImpl<T>> p_;
+};
+
+// A node of a typed graph: holds its inputs, a weak reference to its output, and the backward closure
+// `fn(grad_out)` that calls `accumulate` on the inputs that require grad.
+template <class T>
+class Node final : public NodeBase {
+ public:
+  using Backward = std::function<void(const Tensor<T>& grad_out)>;
+  Node(const char* name, std::source_location where, std::vector<Var<T>> inputs, Backward fn)
+      : NodeBase(name, where), inputs_(std::move(inputs)), fn_(std::move(fn)) {}
+
+  void set_output(const std::shared_ptr<VarImpl<T>>& out) { out_ = out; }
+
+  bool alive() const override { return !out_.expired(); }
+
+  bool run_backward() override {
+    auto out = out_.lock();
+    if (!out || !out->grad.defined()) return false;
+    fn_(out->grad);
+    if (!out->retain_grad) out->grad = Tensor<T>();
+    return true;
+  }
+
+  std::string first_nonfinite_input() const override {
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      const auto& in = inputs_[i];
+      if (!in.requires_grad() || !in.has_grad()) continue;
+      const auto g = in.grad().contiguous();
+      for (int64_t k = 0; k < g.numel(); ++k)
+        if (!std::isfinite(static_cast<double>(g.data()[k])))
+          return "input " + std::to_string(i) + (in.name().empty() ? "" : " '" + in.name() + "'");
+    }
+    return {};
+  }
+
+ private:
+  std::vector<Var<T>> inputs_;
+  std::weak_ptr<VarImpl<T>> out_;
+  Backward fn_;
+};
+
+inline void Tape::run_backward() {
+  // Snapshot: backward closures never record (GradMode is off while they run).
+  std::vector<std::shared_ptr<NodeBase>> live;
+  live.reserve(nodes_.size());
+  for (auto& w : nodes_)
+    if (auto n = w.lock()) live.push_back(std::move(n));
+  const bool prev = GradMode::enabled();
+  GradMode::enabled() = false;
+  try {
+    for (auto it = live.rbegin(); it != live.rend(); ++it) {
+      if (!(*it)->run_backward()) continue;
+      if (GradMode::anomaly()) {
+        const std::string bad = (*it)->first_nonfinite_input();
+        SINKLAB_CHECK(bad.empty(), "anomaly: backward of '", (*it)->name(), "' produced a non-finite gradient for ", bad,
+                      "; the op was called at ", (*it)->where().file_name(), ':', (*it)->where().line(), " in ",
+                      (*it)->where().function_name());
+      }
+    }
+  } catch (...) {
+    GradMode::enabled() = prev;
+    throw;
+  }
+  GradMode::enabled() = prev;
+  prune();
+}
+
+// Records an op: returns a Var holding `value`; when recording is on and some input requires grad, attaches a
+// node whose closure receives the output gradient. Ops call this once, after computing their forward.
+template <class T>
+Var<T> make_result(const char* name, Tensor<T> value, std::vector<Var<T>> inputs, typename Node<T>::Backward fn,
+                   std::source_location where) {
+  bool needs = false;
+  if (GradMode::enabled())
+    for (const auto& in : inputs) needs = needs || in.requires_grad();
+  Var<T> out(std::move(value), needs);
+  if (needs) {
+    auto node = std::make_shared<Node<T>>(name, where, std::move(inputs), std::move(fn));
+    node->set_output(out.impl_ptr());
+    out.impl()->grad_fn = node;
+    Tape::current().push(node);
+  }
+  return out;
+}
+
+// Adds `g` to `v`'s gradient when `v` requires grad; reduces broadcast axes first.
+template <class T>
+void accumulate(const Var<T>& v, const Tensor<T>& g) {
+  if (!v.requires_grad()) return;
+  v.impl()->accumulate(g.shape() == v.shape() ? g : backend::cpu::sum_to(g, v.shape()));
+}
+
+// Sets every parameter's gradient to "none" (the next backward writes fresh gradients).
+template <class T>
+void zero_grad(std::vector<Var<T>>& params) {
+  for (auto& p : params) p.zero_grad();
+}
+
+}  // namespace sinklab::autograd

@@ -1,0 +1,68 @@
+#pragma once
+// AdamW (Loshchilov & Hutter 2019): Adam moments with decoupled weight decay θ ← θ − lr·λ·θ applied before the
+// Adam step, as torch.optim.AdamW does. State (m, v, step) serialises to tensors for exact resume.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "sinklab/nn/module.hpp"
+
+namespace sinklab::optim {
+
+struct AdamWConfig {
+  double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.1;
+  bool decay_matrices_only = false;  // false: decay every parameter (the sink paper's setting)
+};
+
+template <class T>
+class AdamW {
+ public:
+  AdamW(nn::ParamList<T> params, AdamWConfig cfg) : params_(std::move(params)), cfg_(cfg) {
+    for (auto& p : params_) {
+      m_.push_back(Tensor<T>::zeros(p.var.shape()));
+      v_.push_back(Tensor<T>::zeros(p.var.shape()));
+    }
+  }
+
+  // One update with learning rate `lr`; parameters without a gradient (unused this step) are left untouched.
+  void step(double lr) {
+    ++step_;
+    const double bc1 = 1.0 - std::pow(cfg_.beta1, double(step_)), bc2 = 1.0 - std::pow(cfg_.beta2, double(step_));
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      auto& p = params_[i];
+      if (!p.var.has_grad() || !p.var.requires_grad()) continue;
+      const bool decay = cfg_.weight_decay > 0 && (!cfg_.decay_matrices_only || p.is_matrix);
+      T* w = p.var.mutable_value().data();
+      const Tensor<T> gc = p.var.grad().contiguous();
+      const T* g = gc.data();
+      T* m = m_[i].data();
+      T* v = v_[i].data();
+      const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps, wd = decay ? cfg_.weight_decay : 0.0;
+      const int64_t n = p.var.numel();
+#pragma omp parallel for if (n > kParallelGrain)
+      for (int64_t k = 0; k < n; ++k) {
+        const double gk = g[k];
+        const double mk = b1 * m[k] + (1 - b1) * gk;
+        const double vk = b2 * v[k] + (1 - b2) * gk * gk;
+        m[k] = static_cast<T>(mk);
+        v[k] = static_cast<T>(vk);
+        const double denom = std::sqrt(vk / bc2) + eps;
+        w[k] = static_cast<T>(double(w[k]) * (1.0 - lr * wd) - lr * (mk / bc1) / denom);
+      }
+    }
+  }
+
+  int64_t step_count() const { return step_; }
+  void set_step_count(int64_t s) { step_ = s; }
+  const nn::ParamList<T>& params() const { return params_; }
+  std::vector<Tensor<T>>& exp_avg() { return m_; }
+  std::vector<Tensor<T>>& exp_avg_sq() { return v_; }
+
+ private:
+  nn::ParamList<T> params_;
+  AdamWConfig cfg_;
+  std::vector<Tensor<T>> m_, v_;
+  int64_t step_ = 0;
+};
+
+}  // namespace sinklab::optim
