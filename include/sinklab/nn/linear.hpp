@@ -1,5 +1,6 @@
 #pragma once
 // Linear layer: y = x Wᵀ (+ b), W (out, in) as in PyTorch and Hugging Face checkpoints.
+#include "sinklab/autograd.hpp"
 #include "sinklab/nn/module.hpp"
 
 namespace sinklab::nn {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sinklab/autograd.hpp"
+#include "sinklab/autograd/var.hpp"
 
 namespace sinklab::nn {
 

@@ -1,5 +1,6 @@
 #pragma once
 // RMSNorm (Zhang & Sennrich 2019) and LayerNorm (Ba et al. 2016) over the last axis, learnable gain (and bias).
+#include "sinklab/autograd.hpp"
 #include "sinklab/nn/module.hpp"
 
 namespace sinklab::nn {
