@@ -1,0 +1,134 @@
+// Fused CPU attention throughput per variant, next to the naive reference and an Eigen SGEMM ceiling measured in the
+// same binary. FLOPs (DESIGN §7): forward 4·B·H·S²·D, halved when causal; backward 2.5× forward.
+//   ./bench_attention --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sinklab/attention.hpp"
+
+namespace attn = sinklab::attention;
+
+namespace {
+
+struct Buffers {
+  attn::AttentionParams<float> p;
+  std::vector<float> q, k, v, g_in, g_out, nw, nb, sink, w1, w2, dout;
+  std::vector<float> o, m, l, u, dq, dk, dv, dg_in, dg_out, dnw, dnb, dsink, dw1, dw2;
+  attn::Inputs<float> in;
+  attn::Outputs<float> out;
+  attn::Grads<float> g;
+
+  Buffers(const attn::AnyAttention<float>& a, int B, int H, int S, int D) {
+    p.B = B, p.H = H, p.Hkv = H, p.S = S, p.D = D;
+    std::mt19937 rng(1);
+    std::normal_distribution<float> nd;
+    auto fill = [&](std::size_t n, float mean = 0.f, float sd = 1.f) {
+      std::vector<float> x(n);
+      for (auto& e : x) e = mean + sd * nd(rng);
+      return x;
+    };
+    const auto& t = a.traits();
+    q = fill(p.q_size()), k = fill(p.kv_size()), v = fill(p.kv_size()), dout = fill(p.q_size());
+    if (t.in_gate) g_in = fill(p.row_count(), 0.5f, 0.1f);
+    if (t.out_gate) g_out = fill(p.row_count() * (t.out_gate_elementwise ? D : 1), 0.5f, 0.1f);
+    if (t.norm_weight) nw = fill(D, 1.f, 0.1f);
+    if (t.norm_bias) nb = fill(D, 0.f, 0.1f);
+    if (t.sink_logit) sink = fill(H);
+    if (t.mlp) w1 = fill(std::size_t(D) * D, 0.f, 0.1f), w2 = fill(std::size_t(D) * D, 0.f, 0.1f);
+    auto z = [](std::size_t n) { return std::vector<float>(n); };
+    o = z(p.q_size()), u = z(p.q_size()), m = z(p.row_count()), l = z(p.row_count());
+    dq = z(p.q_size()), dk = z(p.kv_size()), dv = z(p.kv_size()), dg_in = z(g_in.size()), dg_out = z(g_out.size());
+    dnw = z(nw.size()), dnb = z(nb.size()), dsink = z(sink.size()), dw1 = z(w1.size()), dw2 = z(w2.size());
+    auto ptr = [](std::vector<float>& x) { return x.empty() ? nullptr : x.data(); };
+    in = {q.data(), k.data(),  v.data(), ptr(g_in), ptr(g_out), ptr(nw),
+          ptr(nb),  ptr(sink), nullptr,  nullptr,   ptr(w1),    ptr(w2)};
+    out = {o.data(), {m.data(), l.data(), u.data()}};
+    g = {dq.data(), dk.data(),  dv.data(), ptr(dg_in), ptr(dg_out), ptr(dnw),
+         ptr(dnb),  ptr(dsink), nullptr,   nullptr,    ptr(dw1),    ptr(dw2)};
+  }
+};
+
+double fwd_flops(int B, int H, int S, int D, bool causal) {
+  return 4.0 * B * H * double(S) * S * D * (causal ? 0.5 : 1.0);
+}
+
+void BM_attention(benchmark::State& state, const char* name, int S, int D, bool backward) {
+  const int B = 1, H = 8;
+  const auto a = attn::AnyAttention<float>::create(name);  // causal
+  Buffers buf(a, B, H, S, D);
+  for (auto _ : state) {
+    a.forward(buf.p, buf.in, buf.out);
+    if (backward) a.backward(buf.p, buf.in, buf.out.saved, buf.dout.data(), buf.g);
+    benchmark::DoNotOptimize(buf.o.data());
+  }
+  const double f = fwd_flops(B, H, S, D, true) * (backward ? 3.5 : 1.0);
+  state.counters["GFLOP/s"] = benchmark::Counter(f * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_reference(benchmark::State& state, const char* name, int S, int D) {
+  const int B = 1, H = 8;
+  const auto a = attn::AnyAttention<float>::create(name);
+  Buffers buf(a, B, H, S, D);
+  for (auto _ : state) {
+    a.reference_forward(buf.p, buf.in, buf.o.data());
+    benchmark::DoNotOptimize(buf.o.data());
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(fwd_flops(B, H, S, D, true) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The machine's SGEMM ceiling: Eigen float GEMM, all threads, square n.
+void BM_sgemm(benchmark::State& state) {
+  const int n = int(state.range(0));
+  Eigen::MatrixXf A = Eigen::MatrixXf::Random(n, n), Bm = Eigen::MatrixXf::Random(n, n), C(n, n);
+  for (auto _ : state) {
+    C.noalias() = A * Bm;
+    benchmark::DoNotOptimize(C.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_sgemm)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+const char* bench_variants[] = {"softmax",
+                                "softmax1",
+                                "softmax_sink",
+                                "gated_attention",
+                                "softpick",
+                                "softmax_clamp_denom",
+                                "softmax_divs",
+                                "gated_softmax",
+                                "gated_softmax_no_gate_L2norm_nodivS_noclamp",
+                                "softmax_taylor_80terms",
+                                "sigmoid",
+                                "sigmoid_norm",
+                                "sigmoid_bias",
+                                "elu_norm",
+                                "linear_elu",
+                                "kernel_elu_norm",
+                                "kernel_mlp_norm"};
+
+[[maybe_unused]] const bool registered = [] {
+  for (const char* v : bench_variants)
+    for (auto [S, D] : {std::pair{1024, 64}, std::pair{2048, 96}}) {
+      const std::string tag = std::string(v) + "/S" + std::to_string(S) + "_D" + std::to_string(D);
+      benchmark::RegisterBenchmark(("fwd/" + tag).c_str(), BM_attention, v, S, D, false)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("fwd+bwd/" + tag).c_str(), BM_attention, v, S, D, true)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  benchmark::RegisterBenchmark("reference_fwd/softmax/S1024_D64", BM_reference, "softmax", 1024, 64)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime()
+      ->Iterations(1);
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,125 @@
+#pragma once
+// AnyAttention: a type-erased handle, created once from (name, window), holding function pointers to the
+// instantiated fused forward/backward, the reference and the probe weights of that variant, for float and double.
+// Model code calls it without templates. The instantiations live in the static library `sinklab_attention_instances`
+// (src/attention_instances/, split over several TUs); link it to use this header.
+//
+//     auto attn = AnyAttention<float>::create("softmax_sink", {.mask = MaskKind::sliding, .window = 128});
+//     attn.forward(params, inputs, outputs);  // params.window is taken from the handle
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "sinklab/attention/params.hpp"
+#include "sinklab/attention/variants.hpp"
+#include "sinklab/attention/weights.hpp"
+
+namespace sinklab::attention {
+
+// What the variant needs from its caller (which Inputs/Grads pointers to fill).
+struct VariantTraits {
+  bool in_gate, out_gate, out_gate_elementwise, out_gate_pre_norm;
+  bool norm_weight, norm_bias, sink_logit, mlp;
+  bool feature_kernel, has_recurrent_form, use_shift, detached_denominator;
+  WeightsKind weights;
+};
+
+template <class T>
+struct AttentionOpsT {
+  void (*forward)(const AttentionParams<T>&, const Inputs<T>&, Outputs<T>&);
+  void (*backward)(const AttentionParams<T>&, const Inputs<T>&, const Saved<T>&, const T*, Grads<T>&);
+  void (*reference_forward)(const AttentionParams<T>&, const Inputs<T>&, T*, Saved<T>);
+  void (*reference_backward)(const AttentionParams<T>&, const Inputs<T>&, const T*, Grads<T>&);
+  void (*weights)(const AttentionParams<T>&, const Inputs<T>&, T*);
+  void (*recurrent_forward)(const AttentionParams<T>&, const Inputs<T>&, Outputs<T>&);  // null: no recurrent form
+};
+
+struct AttentionOps {
+  VariantTraits traits;
+  AttentionOpsT<float> f32;
+  AttentionOpsT<double> f64;
+};
+
+template <class V>
+constexpr VariantTraits traits_of() {
+  using G = typename V::gate;
+  using Vec = typename V::vector_stage;
+  using K = typename V::kernel;
+  bool mlp = false;
+  if constexpr (K::is_feature) mlp = K::phi_type::learnable;
+  return {G::has_in,
+          G::has_out,
+          G::out_elementwise,
+          G::out_pre_norm,
+          Vec::has_weight,
+          Vec::has_bias,
+          V::row_stage::uses_sink_logit,
+          mlp,
+          K::is_feature,
+          V::has_recurrent_form,
+          V::use_shift,
+          V::detached_denominator,
+          weights_kind<V>()};
+}
+
+// Ops of registry row `index` (defined in sinklab_attention_instances).
+const AttentionOps& attention_ops(std::size_t index);
+
+// One handle per dtype (float or double); cheap to copy, the ops table is static.
+template <class T>
+class AnyAttention {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "AnyAttention<T>: T is float or double");
+
+ public:
+  // Throws sinklab::Error with the nearest names for an unknown name.
+  static AnyAttention create(std::string_view name, const WindowSpec& window = {}) {
+    return AnyAttention(variant_index(name), window);
+  }
+
+  const VariantInfo& info() const { return variant_table[index_]; }
+  const char* name() const { return info().name; }
+  const VariantTraits& traits() const { return ops_->traits; }
+  const WindowSpec& window() const { return window_; }
+  std::size_t index() const { return index_; }
+
+  // In every call p.window is replaced by the handle's window (the handle is the single source of truth).
+  void forward(AttentionParams<T> p, const Inputs<T>& in, Outputs<T>& out) const {
+    p.window = window_;
+    ops().forward(p, in, out);
+  }
+  void backward(AttentionParams<T> p, const Inputs<T>& in, const Saved<T>& saved, const T* dout, Grads<T>& g) const {
+    p.window = window_;
+    ops().backward(p, in, saved, dout, g);
+  }
+  // O(S·d²) chunked recurrence; feature kernels, causal mask, no score bias. Same outputs/saved as forward.
+  void recurrent_forward(AttentionParams<T> p, const Inputs<T>& in, Outputs<T>& out) const {
+    SINKLAB_CHECK(ops().recurrent_forward, "attention variant '", name(), "' has no recurrent form");
+    p.window = window_;
+    ops().recurrent_forward(p, in, out);
+  }
+  void reference_forward(AttentionParams<T> p, const Inputs<T>& in, T* o, Saved<T> saved = {}) const {
+    p.window = window_;
+    ops().reference_forward(p, in, o, saved);
+  }
+  void reference_backward(AttentionParams<T> p, const Inputs<T>& in, const T* dout, Grads<T>& g) const {
+    p.window = window_;
+    ops().reference_backward(p, in, dout, g);
+  }
+  // A (B, H, S, S [+1 with a slot]) as DESIGN §4 defines it (weights.hpp).
+  void weights(AttentionParams<T> p, const Inputs<T>& in, T* A) const {
+    p.window = window_;
+    ops().weights(p, in, A);
+  }
+
+ private:
+  AnyAttention(std::size_t index, const WindowSpec& w) : index_(index), window_(w), ops_(&attention_ops(index)) {}
+  const AttentionOpsT<T>& ops() const {
+    if constexpr (std::is_same_v<T, float>) return ops_->f32;
+    else return ops_->f64;
+  }
+  std::size_t index_;
+  WindowSpec window_;
+  const AttentionOps* ops_;
+};
+
+}  // namespace sinklab::attention

@@ -1,0 +1,222 @@
+#pragma once
+// What every attention loop (fused, recurrent, reference, weights) shares once the row's accumulators are known:
+// the per-call context (scale, window, bias table, feature-mapped q/k) and the row epilogue — row stage,
+// gates and vector stage — forward and backward. Per row, with ũ = a'/ρ and σ from Note [shifted domain]:
+//   forward:  y = g_pre ⊙ ũ,  z = N(e^σ y),  o = g_post ⊙ z
+//   backward: dũ from do; da' = dũ/ρ; dρ = −(dũ·ũ)/ρ; dℓ' = dρ·∂ρ/∂ℓ' (0 when detached); db_h += dρ·∂ρ/∂b
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "sinklab/attention/params.hpp"
+#include "sinklab/attention/variant.hpp"
+
+namespace sinklab::attention::detail {
+
+inline constexpr int phi_max_dim = kernel::phi::max_head_dim;
+
+// φ over n rows of length D. The shared MLP goes through two GEMMs (the per-row hook is O(D²) scalar work).
+template <class Phi, class T>
+void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T>& p) {
+  if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const M> X(x, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
+    const M R = (X * W1.transpose()).cwiseMax(T(0));
+    Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
+  } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {  // SIMD exp: max(x,0) + e^{min(x,0)}
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    Eigen::Map<const A> X(x, n * D);
+    Eigen::Map<A>(y, n * D) = X.max(T(0)) + X.min(T(0)).exp();
+  } else {
+    for (long r = 0; r < n; ++r) Phi::forward(x + r * D, y + r * D, D, p);
+  }
+}
+
+// dx = (∂φ/∂x)ᵀ dy over n rows; accumulates dW1, dW2 for the shared MLP.
+template <class Phi, class T>
+void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kernel::PhiParams<T>& p, T* dw1, T* dw2) {
+  if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
+    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<const M> X(x, n, D), dY(dy, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
+    const M H = X * W1.transpose();
+    const M R = H.cwiseMax(T(0));
+    Eigen::Map<M>(dw2, D, D).noalias() += dY.transpose() * R;
+    const M dH = ((dY * W2).array() * (H.array() > T(0)).template cast<T>()).matrix();
+    Eigen::Map<M>(dw1, D, D).noalias() += dH.transpose() * X;
+    Eigen::Map<M>(dx, n, D).noalias() = dH * W1;
+  } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {
+    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+    Eigen::Map<const A> X(x, n * D), dY(dy, n * D);
+    Eigen::Map<A>(dx, n * D) = dY * X.min(T(0)).exp();
+  } else {
+    for (long r = 0; r < n; ++r) Phi::backward(x + r * D, dy + r * D, dx + r * D, D, p, dw1, dw2);
+  }
+}
+
+template <class V, class T>
+struct Context {
+  using K = typename V::kernel;
+  using Row = typename V::row_stage;
+  using Vec = typename V::vector_stage;
+  using G = typename V::gate;
+
+  int B, H, Hkv, S, D, group;
+  T scale;
+  Window win;
+  bool has_bias, slot, slot_value;
+  int bias_width;
+  std::vector<T> bias;  // (H, 2S−1), see Note [one window type]
+  const Inputs<T>* in;
+  kernel::PhiParams<T> phi{};
+  // q, k and the slot key after the feature map (the raw inputs for score kernels)
+  std::vector<T> qf, kf, sf;
+  const T* Q;
+  const T* Kp;
+  const T* Ks;  // (H, D) or null
+
+  Context(const AttentionParams<T>& p, const Inputs<T>& inp, bool map_features = true)
+      : B(p.B), H(p.H), Hkv(p.Hkv), S(p.S), D(p.D), group(p.H / p.Hkv), in(&inp) {
+    check_shape(p);
+    SINKLAB_CHECK(inp.q && inp.k && inp.v, "attention: q, k and v are required");
+    if constexpr (G::has_in)
+      SINKLAB_CHECK(inp.g_in, "attention: this variant has an input gate; g_in (B, H, S) is required");
+    if constexpr (G::has_out)
+      SINKLAB_CHECK(inp.g_out, "attention: this variant has an output gate; g_out (B, H, S",
+                    G::out_elementwise ? ", D" : "", ") is required");
+    if constexpr (Vec::has_weight) SINKLAB_CHECK(inp.norm_weight, "attention: ", Vec::name, " needs norm_weight (D)");
+    if constexpr (Vec::has_bias) SINKLAB_CHECK(inp.norm_bias, "attention: ", Vec::name, " needs norm_bias (D)");
+    if constexpr (Row::uses_sink_logit) SINKLAB_CHECK(inp.sink_logit, "attention: RowSumPlusSink needs sink_logit (H)");
+    if constexpr (K::is_feature) {
+      if constexpr (K::phi_type::learnable)
+        SINKLAB_CHECK(inp.mlp_w1 && inp.mlp_w2, "attention: the shared-MLP feature map needs mlp_w1, mlp_w2 (D, D)");
+      SINKLAB_CHECK(p.window.bias == BiasKind::none,
+                    "attention: score biases (ALiBi, relative buckets) act on scores; feature kernel '", K::name,
+                    "' has none to add them to");
+    }
+    scale =
+        p.scale != T(0) ? p.scale : (K::scale_mode == ScaleMode::unit ? T(1) : T(1) / std::sqrt(static_cast<T>(p.D)));
+    win = Window::from(p.window, p.S);
+    has_bias = p.window.bias != BiasKind::none;
+    bias_width = 2 * S - 1;
+    bias = make_bias_table<T>(p.window, H, S, p.alibi_slopes, p.bucket_table);
+    slot = p.window.slot != SlotKind::none;
+    slot_value = p.window.slot == SlotKind::kv;
+    if (slot) SINKLAB_CHECK(inp.k_slot, "attention: a sink slot needs k_slot (H, D)");
+    if (slot_value) SINKLAB_CHECK(inp.v_slot, "attention: a KV sink slot needs v_slot (H, D)");
+    phi = {inp.mlp_w1, inp.mlp_w2};
+    Q = inp.q;
+    Kp = inp.k;
+    Ks = slot ? inp.k_slot : nullptr;
+    if constexpr (K::is_feature)
+      if (map_features) map_all();
+  }
+
+  void map_all() {
+    using Phi = typename K::phi_type;
+    qf.resize(std::size_t(B) * H * S * D);
+    kf.resize(std::size_t(B) * Hkv * S * D);
+    const long nq = long(B) * H * S, nk = long(B) * Hkv * S, chunk = 256;
+    const long cq = (nq + chunk - 1) / chunk, ck = (nk + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < cq + ck; ++c) {
+      const bool isq = c < cq;
+      const long r0 = (isq ? c : c - cq) * chunk, n = std::min(chunk, (isq ? nq : nk) - r0);
+      phi_forward_rows<Phi>((isq ? in->q : in->k) + r0 * D, (isq ? qf.data() : kf.data()) + r0 * D, n, D, phi);
+    }
+    Q = qf.data();
+    Kp = kf.data();
+    if (slot) {
+      sf.resize(std::size_t(H) * D);
+      for (int h = 0; h < H; ++h) Phi::forward(in->k_slot + std::size_t(h) * D, sf.data() + std::size_t(h) * D, D, phi);
+      Ks = sf.data();
+    }
+  }
+
+  T bias_at(int h, int i, int j) const { return bias[std::size_t(h) * bias_width + (j - i + S - 1)]; }
+  int n_of(int i) const { return win.count(i, S) + (slot ? 1 : 0); }
+  T sink_of(int h) const {
+    if constexpr (Row::uses_sink_logit)
+      return in->sink_logit[h];
+    else
+      return T(0);
+  }
+  // (b, h, i) row offsets into (B, H, S) and (B, H, S, D) arrays
+  std::size_t row(int b, int h, int i) const { return (std::size_t(b) * H + h) * S + i; }
+  const T* g_out_row(int b, int h, int i) const {
+    if constexpr (G::has_out)
+      return in->g_out + row(b, h, i) * (G::out_elementwise ? D : 1);
+    else
+      return nullptr;
+  }
+  T log_scale(T m) const {  // σ_i (Note [shifted domain])
+    if constexpr (Row::shift_equivariant)
+      return T(0);
+    else
+      return m;
+  }
+};
+
+// o_i from ũ_i. y, z are scratch of length D.
+template <class V, class T>
+void row_forward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T* o) {
+  using G = typename V::gate;
+  using Vec = typename V::vector_stage;
+  const int D = c.D;
+  T y[phi_max_dim], z[phi_max_dim];
+  const T* g = c.g_out_row(b, h, i);
+  if constexpr (G::has_out && G::out_pre_norm)
+    G::apply_out(u, y, g, D);
+  else
+    std::copy(u, u + D, y);
+  Vec::forward(y, z, D, c.log_scale(m), c.in->norm_weight, c.in->norm_bias);
+  if constexpr (G::has_out && !G::out_pre_norm)
+    G::apply_out(z, o, g, D);
+  else
+    std::copy(z, z + D, o);
+}
+
+// From do_i to da'_i (D) and dℓ'_i; writes the row's dg_out, accumulates dw/db (D) and dsink (scalar).
+template <class V, class T>
+void row_backward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T l, const T* dout, T* da, T& dl,
+                  T* dg_out, T* dw, T* db, T& dsink) {
+  using G = typename V::gate;
+  using Vec = typename V::vector_stage;
+  using Row = typename V::row_stage;
+  const int D = c.D;
+  T y[phi_max_dim], z[phi_max_dim], dz[phi_max_dim], dy[phi_max_dim];
+  const T* g = c.g_out_row(b, h, i);
+  const T sigma = c.log_scale(m);
+  if constexpr (G::has_out && G::out_pre_norm)
+    G::apply_out(u, y, g, D);
+  else
+    std::copy(u, u + D, y);
+  if constexpr (G::has_out && !G::out_pre_norm) {
+    Vec::forward(y, z, D, sigma, c.in->norm_weight, c.in->norm_bias);
+    G::backward_out(z, dout, g, dz, dg_out, D);
+  } else {
+    std::copy(dout, dout + D, dz);
+  }
+  Vec::backward(y, dz, dy, D, sigma, c.in->norm_weight, dw, db);
+  if constexpr (G::has_out && G::out_pre_norm)
+    G::backward_out(u, dy, g, da, dg_out, D);  // da holds dũ for now
+  else
+    std::copy(dy, dy + D, da);
+  const int n = c.n_of(i);
+  const T sink = c.sink_of(h);
+  const T rho = Row::rho(l, n, m, sink);
+  T du_u = T(0);
+  for (int d = 0; d < D; ++d) du_u += da[d] * u[d];
+  const T drho = -du_u / rho;
+  for (int d = 0; d < D; ++d) da[d] /= rho;
+  if constexpr (V::detached_denominator) {
+    dl = T(0);
+  } else {
+    dl = drho * Row::drho_dl(l, n, m, sink);
+    dsink += drho * Row::drho_db(l, n, m, sink);
+  }
+}
+
+}  // namespace sinklab::attention::detail

@@ -1,0 +1,540 @@
+#pragma once
+// Kernel axis κ (DESIGN §3): turns a score s_ij = scale·q'_i·k'_j (+ bias) into an unnormalised weight.
+//
+// Every kernel is evaluated *shifted*: weight(s, m) = κ(s)·e^{−m}. The fused loop passes the running row max m only
+// when `shift_equivariant` says that product is computable from (s, m) without forming κ(s) (Exp, Softpick); every
+// other kernel is called with m = 0 and returns κ(s) itself. dweight/dmass are the derivatives of weight/mass in s
+// with m held constant (the final output does not depend on m, so m carries no gradient).
+//
+// Feature kernels (Feature<φ>) first map q and k through φ; their score map is the identity (optionally clamped),
+// so one loop serves both families: s = scale·φ(q)·φ(k), κ(s) = s.
+#include <cmath>
+#include <concepts>
+
+#include "sinklab/core/config.hpp"
+
+namespace sinklab::attention {
+
+namespace detail {
+SINKLAB_HOST_DEVICE SINKLAB_INLINE float exp_(float x) { return ::expf(x); }
+SINKLAB_HOST_DEVICE SINKLAB_INLINE double exp_(double x) { return ::exp(x); }
+SINKLAB_HOST_DEVICE SINKLAB_INLINE float log_(float x) { return ::logf(x); }
+SINKLAB_HOST_DEVICE SINKLAB_INLINE double log_(double x) { return ::log(x); }
+SINKLAB_HOST_DEVICE SINKLAB_INLINE float sqrt_(float x) { return ::sqrtf(x); }
+SINKLAB_HOST_DEVICE SINKLAB_INLINE double sqrt_(double x) { return ::sqrt(x); }
+template <class T>
+SINKLAB_HOST_DEVICE SINKLAB_INLINE T abs_(T x) {
+  return x < T(0) ? -x : x;
+}
+template <class T>
+SINKLAB_HOST_DEVICE SINKLAB_INLINE T max_(T a, T b) {
+  return a < b ? b : a;
+}
+template <class T>
+SINKLAB_HOST_DEVICE SINKLAB_INLINE T min_(T a, T b) {
+  return b < a ? b : a;
+}
+}  // namespace detail
+
+// How the default score scale is chosen when AttentionParams::scale is 0.
+enum class ScaleMode { inv_sqrt_d, unit };
+
+// A score kernel: the hooks the inner loop calls on every visible (i, j).
+template <class K>
+concept Kernel = requires(double s, double m, int n) {
+  { K::name } -> std::convertible_to<const char*>;
+  { K::is_feature } -> std::convertible_to<bool>;
+  { K::shift_equivariant } -> std::convertible_to<bool>;    // κ(s)e^{−m} computable from (s, m): max shift is exact
+  { K::overflows_unshifted } -> std::convertible_to<bool>;  // exponential growth: needs the max shift to be safe
+  { K::separate_mass } -> std::convertible_to<bool>;        // row sum uses mass(s) instead of weight(s)
+  { K::has_recurrent_form } -> std::convertible_to<bool>;   // κ(q,k) = φ(q)·φ(k): O(S·d²) chunked recurrence
+  { K::scale_mode } -> std::convertible_to<ScaleMode>;
+  { K::weight(s, m) } -> std::same_as<double>;
+  { K::dweight(s, m) } -> std::same_as<double>;
+  { K::mass(s, m) } -> std::same_as<double>;
+  { K::dmass(s, m) } -> std::same_as<double>;
+  { K::row_offset(n, s) } -> std::same_as<double>;  // per-row additive score offset (σ(s − log n))
+};
+
+namespace kernel {
+
+// Shared defaults: mass = weight, no per-row offset, 1/√d scale, score map (not a feature kernel).
+struct ScoreMapBase {
+  static constexpr bool is_feature = false;
+  static constexpr bool separate_mass = false;
+  static constexpr bool has_recurrent_form = false;
+  static constexpr ScaleMode scale_mode = ScaleMode::inv_sqrt_d;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T row_offset(int, T) {
+    return T(0);
+  }
+};
+
+// exp(s) — softmax attention (Vaswani et al. 2017, eq. 1).
+struct Exp : ScoreMapBase {
+  static constexpr const char* name = "Exp";
+  static constexpr bool shift_equivariant = true, overflows_unshifted = true;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T m) {
+    return detail::exp_(s - m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T m) {
+    return detail::exp_(s - m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+  // CPU tile hooks on Eigen arrays (SIMD exp); same math as weight/dweight.
+  template <class A, class T>
+  static auto weight_vec(const A& s, T m) {
+    return (s - m).exp();
+  }
+  template <class A, class T, class P>
+  static const P& dweight_vec(const A&, T, const P& p) {
+    return p;
+  }
+};
+
+// exp(min(s, C)) — bounded by e^C, so no shift is needed (Mongaras & Larson, RNN perspective, §5; C = 5).
+template <int C>
+struct ClampedExp : ScoreMapBase {
+  static constexpr const char* name = "ClampedExp";
+  static constexpr int clamp = C;
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    return detail::exp_(detail::min_(s, T(C)));
+  }
+  // torch.clamp passes the gradient on the closed interval, so s == C still has slope e^C.
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    return s <= T(C) ? detail::exp_(s) : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+  template <class A, class T>
+  static auto weight_vec(const A& s, T) {
+    return s.min(T(C)).exp();
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A& s, T, const P& p) {
+    return (s <= T(C)).template cast<T>() * p;
+  }
+};
+
+// Σ_{n<N} sⁿ/n! — truncated Taylor series of exp (RNN perspective, `softmax_taylor_80terms`). A polynomial:
+// shifting by m is not exact, so it is always evaluated at absolute scale (Horner form).
+template <int N>
+struct TaylorExp : ScoreMapBase {
+  static_assert(N >= 2, "TaylorExp<N> needs at least the terms 1 + s");
+  static constexpr const char* name = "TaylorExp";
+  static constexpr int terms = N;
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T horner(T s, int terms) {
+    T r = T(1);
+    for (int n = terms - 1; n >= 1; --n) r = T(1) + s * r / T(n);
+    return r;
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    return horner(s, N);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    return horner(s, N - 1);
+  }  // d/ds Σ_{n<N} = Σ_{n<N−1}
+  template <class A>
+  static auto horner_vec(const A& s, int terms) {
+    typename A::PlainObject r = A::PlainObject::Ones(s.size());
+    for (int n = terms - 1; n >= 1; --n)
+      r = (s * r) * (typename A::Scalar(1) / typename A::Scalar(n)) + typename A::Scalar(1);
+    return r;
+  }
+  template <class A, class T>
+  static auto weight_vec(const A& s, T) {
+    return horner_vec(s, N);
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A& s, T, const P&) {
+    return horner_vec(s, N - 1);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// σ(s + b) with b = 0 (sink paper §6, "sigmoid") or b = −log n_i (Ramapuram et al. 2024, sigmoid attention).
+enum class SigmoidBias { zero, minus_log_n };
+template <SigmoidBias Bias = SigmoidBias::zero>
+struct Sigmoid : ScoreMapBase {
+  static constexpr const char* name = Bias == SigmoidBias::zero ? "Sigmoid" : "Sigmoid(-log n)";
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T row_offset(int n, T) {
+    if constexpr (Bias == SigmoidBias::zero)
+      return T(0);
+    else
+      return -detail::log_(T(n));
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    // both branches are the same function; each is the one that cannot overflow for its sign of s
+    if (s >= T(0)) return T(1) / (T(1) + detail::exp_(-s));
+    const T e = detail::exp_(s);
+    return e / (T(1) + e);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T m) {
+    const T y = weight(s, m);
+    return y * (T(1) - y);
+  }
+  template <class A, class T>
+  static auto weight_vec(const A& s, T) {
+    return s.logistic();
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A&, T, const P& p) {
+    return p * (T(1) - p);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// elu(s) + 1 on the score (sink paper §6, "elu").
+struct EluPlus1 : ScoreMapBase {
+  static constexpr const char* name = "EluPlus1";
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    return s > T(0) ? s + T(1) : detail::exp_(s);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    return s > T(0) ? T(1) : detail::exp_(s);
+  }
+  // select() is not vectorised in Eigen 3.4: elu(s)+1 = max(s, 0) + e^{min(s, 0)}, d/ds = e^{min(s, 0)}
+  template <class A, class T>
+  static auto weight_vec(const A& s, T) {
+    return s.max(T(0)) + s.min(T(0)).exp();
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A& s, T, const P&) {
+    return s.min(T(0)).exp();
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// relu(s) on the score (DESIGN §3 table; ReLU attention, Shen et al. 2023).
+struct Relu : ScoreMapBase {
+  static constexpr const char* name = "Relu";
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    return s > T(0) ? s : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    return s > T(0) ? T(1) : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// min(relu(s), C) on the score (DESIGN §3 table).
+template <int C>
+struct ClampedRelu : ScoreMapBase {
+  static constexpr const char* name = "ClampedRelu";
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    return s > T(0) ? detail::min_(s, T(C)) : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    return (s > T(0) && s <= T(C)) ? T(1) : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// Softpick (Zuhri et al. 2025, eq. 2): relu(eˢ − 1) / Σ|eˢ − 1|. Shifted: e^{s−m} − e^{−m} = (eˢ − 1)e^{−m}.
+struct Softpick : ScoreMapBase {
+  static constexpr const char* name = "Softpick";
+  static constexpr bool shift_equivariant = true, overflows_unshifted = true, separate_mass = true;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T m) {
+    const T x = detail::exp_(s - m) - detail::exp_(-m);
+    return x > T(0) ? x : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T m) {
+    return s > T(0) ? detail::exp_(s - m) : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return detail::abs_(detail::exp_(s - m) - detail::exp_(-m));
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    const T e = detail::exp_(s - m);
+    return s > T(0) ? e : (s < T(0) ? -e : T(0));
+  }
+  // CPU tile hooks: x = e^{s−m} − e^{−m}; weight relu(x), mass |x|
+  template <class A, class T>
+  static auto weight_vec(const A& s, T m) {
+    return ((s - m).exp() - detail::exp_(-m)).max(T(0));
+  }
+  template <class A, class T>
+  static auto mass_vec(const A& s, T m) {
+    return ((s - m).exp() - detail::exp_(-m)).abs();
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A& s, T m, const P&) {
+    return (s > T(0)).template cast<T>() * (s - m).exp();
+  }
+  template <class A, class T>
+  static auto dmass_vec(const A& s, T m) {
+    return ((s > T(0)).template cast<T>() - (s < T(0)).template cast<T>()) * (s - m).exp();
+  }
+};
+
+// ---- feature maps φ for Feature<φ> -----------------------------------------------------------------------------
+// forward(x, y, D, p): y = φ(x) for one row of length D; backward(x, dy, dx, D, p, dW1, dW2): dx = (∂φ/∂x)ᵀ dy and,
+// for learnable maps, accumulates the weight gradients.
+template <class T>
+struct PhiParams {
+  const T* w1 = nullptr;  // (D, D) SharedMLP first layer, torch Linear layout (out, in)
+  const T* w2 = nullptr;  // (D, D) SharedMLP second layer
+};
+
+namespace phi {
+
+inline constexpr int max_head_dim = 256;
+
+// φ(x) = x (sink paper "kernel_linear").
+struct Identity {
+  static constexpr const char* name = "identity";
+  static constexpr bool learnable = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
+    for (int d = 0; d < D; ++d) y[d] = x[d];
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static void backward(const T*, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
+    for (int d = 0; d < D; ++d) dx[d] = dy[d];
+  }
+};
+
+// φ(x) = elu(x) + 1 (Katharopoulos et al. 2020, eq. 7).
+struct EluPlus1 {
+  static constexpr const char* name = "elu+1";
+  static constexpr bool learnable = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
+    for (int d = 0; d < D; ++d) y[d] = x[d] > T(0) ? x[d] + T(1) : detail::exp_(x[d]);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
+    for (int d = 0; d < D; ++d) dx[d] = x[d] > T(0) ? dy[d] : dy[d] * detail::exp_(x[d]);
+  }
+};
+
+// φ(x) = relu(x) (RNN perspective "linear_relu").
+struct Relu {
+  static constexpr const char* name = "relu";
+  static constexpr bool learnable = false;
+  template <class T>
+  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
+    for (int d = 0; d < D; ++d) y[d] = x[d] > T(0) ? x[d] : T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
+    for (int d = 0; d < D; ++d) dx[d] = x[d] > T(0) ? dy[d] : T(0);
+  }
+};
+
+// φ(x) = x / max(‖x‖₂, 1e-12) per head (torch.nn.functional.normalize; RNN perspective "linear_cosine").
+struct L2Normalize {
+  static constexpr const char* name = "l2normalize";
+  static constexpr bool learnable = false;
+  static constexpr double eps = 1e-12;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T norm(const T* x, int D) {
+    T ss = T(0);
+    for (int d = 0; d < D; ++d) ss += x[d] * x[d];
+    return detail::sqrt_(ss);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
+    const T r = T(1) / detail::max_(norm(x, D), T(eps));
+    for (int d = 0; d < D; ++d) y[d] = x[d] * r;
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
+    const T n = norm(x, D);
+    if (n > T(eps)) {  // d(x/‖x‖) = (dy − y (y·dy)) / ‖x‖
+      T ydy = T(0);
+      for (int d = 0; d < D; ++d) ydy += x[d] * dy[d];
+      ydy /= n;
+      for (int d = 0; d < D; ++d) dx[d] = (dy[d] - x[d] / n * ydy) / n;
+    } else {
+      for (int d = 0; d < D; ++d) dx[d] = dy[d] / T(eps);
+    }
+  }
+};
+
+// φ(x) = W2·relu(W1·x), d→d→d, no bias, shared by all heads (sink paper §6, "kernel_mlp").
+struct SharedMLP {
+  static constexpr const char* name = "mlp";
+  static constexpr bool learnable = true;
+  template <class T>
+  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>& p) {
+    T h[max_head_dim];
+    for (int o = 0; o < D; ++o) {
+      T acc = T(0);
+      for (int i = 0; i < D; ++i) acc += p.w1[o * D + i] * x[i];
+      h[o] = acc > T(0) ? acc : T(0);
+    }
+    for (int o = 0; o < D; ++o) {
+      T acc = T(0);
+      for (int i = 0; i < D; ++i) acc += p.w2[o * D + i] * h[i];
+      y[o] = acc;
+    }
+  }
+  // dW1, dW2 (D, D) are accumulated into.
+  template <class T>
+  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>& p, T* dw1,
+                                           T* dw2) {
+    T h[max_head_dim], dh[max_head_dim];
+    for (int o = 0; o < D; ++o) {
+      T acc = T(0);
+      for (int i = 0; i < D; ++i) acc += p.w1[o * D + i] * x[i];
+      h[o] = acc;
+    }
+    for (int i = 0; i < D; ++i) dh[i] = T(0);
+    for (int o = 0; o < D; ++o) {
+      for (int i = 0; i < D; ++i) {
+        const T r = h[i] > T(0) ? h[i] : T(0);
+        dw2[o * D + i] += dy[o] * r;
+        dh[i] += p.w2[o * D + i] * dy[o];
+      }
+    }
+    for (int i = 0; i < D; ++i) dh[i] = h[i] > T(0) ? dh[i] : T(0);
+    for (int d = 0; d < D; ++d) dx[d] = T(0);
+    for (int o = 0; o < D; ++o)
+      for (int i = 0; i < D; ++i) {
+        dw1[o * D + i] += dh[o] * x[i];
+        dx[i] += p.w1[o * D + i] * dh[o];
+      }
+  }
+};
+
+}  // namespace phi
+
+// κ(q, k) = min(scale·φ(q)·φ(k), Clamp) (Clamp ≤ 0: no clamp). Katharopoulos et al. 2020; sink paper §6;
+// RNN perspective `gated_relu_*` uses φ = relu with Clamp = 5.
+template <class Phi, ScaleMode Scale = ScaleMode::inv_sqrt_d, int Clamp = 0>
+struct Feature {
+  using phi_type = Phi;
+  static constexpr const char* name = Phi::name;
+  static constexpr int clamp = Clamp;
+  static constexpr bool is_feature = true;
+  static constexpr bool shift_equivariant = false, overflows_unshifted = false, separate_mass = false;
+  static constexpr bool has_recurrent_form = Clamp <= 0;  // min(·, c) breaks the associativity the recurrence needs
+  static constexpr ScaleMode scale_mode = Scale;
+  template <class T>
+  SINKLAB_HOST_DEVICE static T row_offset(int, T) {
+    return T(0);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T weight(T s, T) {
+    if constexpr (Clamp > 0)
+      return detail::min_(s, T(Clamp));
+    else
+      return s;
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dweight(T s, T) {
+    if constexpr (Clamp > 0)
+      return s <= T(Clamp) ? T(1) : T(0);
+    else
+      return T(1);
+  }
+  template <class A, class T>
+  static auto weight_vec(const A& s, T) {
+    if constexpr (Clamp > 0)
+      return s.min(T(Clamp));
+    else
+      return s;
+  }
+  template <class A, class T, class P>
+  static auto dweight_vec(const A& s, T, const P&) {
+    if constexpr (Clamp > 0)
+      return (s <= T(Clamp)).template cast<T>();
+    else
+      return s * T(0) + T(1);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T mass(T s, T m) {
+    return weight(s, m);
+  }
+  template <class T>
+  SINKLAB_HOST_DEVICE static T dmass(T s, T m) {
+    return dweight(s, m);
+  }
+};
+
+// True for feature kernels whose φ has weights (SharedMLP).
+template <class K>
+constexpr bool has_learnable_phi() {
+  if constexpr (K::is_feature)
+    return K::phi_type::learnable;
+  else
+    return false;
+}
+
+}  // namespace kernel
+}  // namespace sinklab::attention

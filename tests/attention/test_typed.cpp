@@ -1,0 +1,52 @@
+// Header-only use without the instance library: typed tests over policy combinations that the registry does not
+// name (score-map relu kernels, sliding window + prefix together), fused vs reference in double.
+#include "problem.hpp"
+
+using namespace sinklab::test;
+namespace attn = sinklab::attention;
+using namespace sinklab::attention;
+
+using TypedVariants = std::tuple<
+    Variant<kernel::Relu, Normalizer<row::RowSum<1e-6>>>,
+    Variant<kernel::ClampedRelu<2>, Normalizer<row::DivCount, vec::RMSNorm<>>>,
+    Variant<kernel::Exp, Normalizer<row::DivCount, vec::LayerNorm<>>, gate::Both<gate::Elementwise, gate::PostNorm>>,
+    Variant<kernel::ClampedExp<3>, Normalizer<row::RowSumClampMin1, vec::None, grad::Detached>, gate::In>>;
+
+TEMPLATE_LIST_TEST_CASE("header-only fused == reference", "[attention][typed]", TypedVariants) {
+  using V = TestType;
+  const int B = 1, H = 2, Hkv = 1, S = 67, D = 32;
+  attn::AttentionParams<double> p{B, H, Hkv, S, D};
+  p.window.mask = MaskKind::prefix;
+  p.window.prefix = 5;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> nd;
+  auto vec = [&](std::size_t n, double mean = 0) {
+    std::vector<double> x(n);
+    for (auto& e : x) e = mean + nd(rng) * (mean != 0 ? 0.1 : 1.0);
+    return x;
+  };
+  auto q = vec(p.q_size()), k = vec(p.kv_size()), v = vec(p.kv_size()), dout = vec(p.q_size());
+  auto gin = vec(p.row_count(), 0.5), gout = vec(p.q_size(), 0.5), nw = vec(D, 1.0), nb = vec(D, 0.01);
+  Inputs<double> in{q.data(), k.data(), v.data(), gin.data(), gout.data(), nw.data(), nb.data()};
+  std::vector<double> o(p.q_size()), m(p.row_count()), l(p.row_count()), u(p.q_size()), oref(p.q_size());
+  Outputs<double> out{o.data(), {m.data(), l.data(), u.data()}};
+  fused_forward<V>(p, in, out);
+  reference_forward<V>(p, in, oref.data());
+  check_rel(o, oref, 1e-10, "forward");
+  auto grads = [&](auto&& fn) {
+    std::vector<std::vector<double>> gs{std::vector<double>(p.q_size()),
+                                        std::vector<double>(p.kv_size()),
+                                        std::vector<double>(p.kv_size()),
+                                        std::vector<double>(p.row_count()),
+                                        std::vector<double>(p.q_size()),
+                                        std::vector<double>(D),
+                                        std::vector<double>(D)};
+    Grads<double> g{gs[0].data(), gs[1].data(), gs[2].data(), gs[3].data(), gs[4].data(), gs[5].data(), gs[6].data()};
+    fn(g);
+    return gs;
+  };
+  const auto gf = grads([&](Grads<double>& g) { fused_backward<V>(p, in, out.saved, dout.data(), g); });
+  const auto gr = grads([&](Grads<double>& g) { reference_backward<V>(p, in, dout.data(), g); });
+  const char* names[] = {"dq", "dk", "dv", "dg_in", "dg_out", "dnorm_weight", "dnorm_bias"};
+  for (std::size_t i = 0; i < gf.size(); ++i) check_rel(gf[i], gr[i], 1e-9, names[i]);
+}
