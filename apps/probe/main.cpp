@@ -1,0 +1,292 @@
+// sinklab-probe: attention sinks, activation norms and massive activations of a model; run-curve plots; the
+// attention interop command; the variant list. `sinklab-probe --help` shows every subcommand.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model_source.hpp"
+#include "sinklab/attention.hpp"
+#include "sinklab/io.hpp"
+#include "sinklab/probe/runner.hpp"
+
+namespace fs = std::filesystem;
+using namespace sinklab;
+
+static const char* kUsage =
+    "usage:\n"
+    "  sinklab-probe --list-variants\n"
+    "  sinklab-probe sink  --model PATH (--data FILE | --synthetic random|repeated) [--seq-len 64] [--samples 100]\n"
+    "                      [--eps 0.3] [--seed 0] [--out DIR]\n"
+    "  sinklab-probe norms --model PATH (--data FILE | --synthetic ...) [--seq-len 64] [--samples 100] [--out DIR]\n"
+    "  sinklab-probe plot RUN_DIR\n"
+    "  sinklab-probe attention --variant NAME --input IN.safetensors --output OUT.safetensors\n"
+    "                      [--window W] [--prefix P] [--mask causal|sliding|prefix|full]\n\n"
+    "PATH: a sinklab checkpoint directory, a Hugging Face LLaMA directory (config.json + model.safetensors), or a\n"
+    "llama2.c .bin. FILE: .txt/.jsonl (through the model's tokenizer), .json (list of token-id lists) or .bin tokens.\n";
+
+struct Args {
+  std::string cmd;
+  std::map<std::string, std::string> opt;
+  std::vector<std::string> positional;
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = opt.find(k);
+    return it == opt.end() ? def : it->second;
+  }
+};
+
+static Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      const bool flag = s == "--list-variants" || s == "--help" || s == "-h";
+      if (flag) {
+        a.opt[s] = "1";
+      } else {
+        SINKLAB_CHECK(i + 1 < argc, "option ", s, " needs a value");
+        a.opt[s] = argv[++i];
+      }
+    } else if (a.cmd.empty()) {
+      a.cmd = s;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+static void check_known(const Args& a, std::initializer_list<const char*> known) {
+  for (const auto& [k, v] : a.opt) {
+    bool ok = false;
+    for (const char* x : known) ok = ok || k == x;
+    SINKLAB_CHECK(ok, "sinklab-probe ", a.cmd, ": unknown option '", k, "' (see --help)");
+  }
+}
+
+static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
+  std::vector<std::string> v;
+  for (int64_t i = 0; i < n; ++i) v.push_back(std::to_string(i + base));
+  return v;
+}
+
+static int cmd_sink(const Args& a) {
+  check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--eps", "--seed", "--out"});
+  const auto m = apps::load_model(a.get("--model"));
+  const int64_t T = std::stoll(a.get("--seq-len", "64")), N = std::stoll(a.get("--samples", "100"));
+  const double eps = std::stod(a.get("--eps", "0.3"));
+  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, std::stoull(a.get("--seed", "0")));
+  const auto r = probe::run_probe(*m.model, seqs, 16, false);
+  const fs::path out = a.get("--out", "probe_out");
+  fs::create_directories(out);
+  nlohmann::json j;
+  j["model"] = a.get("--model");
+  j["model_kind"] = m.kind;
+  j["attention"] = m.model->config().attention;
+  j["data"] = a.get("--synthetic").empty() ? a.get("--data") : "synthetic:" + a.get("--synthetic");
+  j["seq_len"] = T;
+  j["samples"] = r.samples;
+  j["eps"] = eps;
+  j["sink"] = r.sink.sink_rate(eps, 10);  // Sink_k^eps in %, k = 1..10
+  j["sink1"] = r.sink.sink_rate(eps, 1)[0];
+  j["mean_loss"] = r.mean_loss;
+  const auto alpha = r.sink.mean_alpha();  // (L, H, T)
+  nlohmann::json aj = nlohmann::json::array();
+  for (int64_t l = 0; l < r.layers; ++l) {
+    nlohmann::json lj = nlohmann::json::array();
+    for (int64_t h = 0; h < r.heads; ++h) {
+      std::vector<double> row(alpha.data() + (l * r.heads + h) * T, alpha.data() + (l * r.heads + h + 1) * T);
+      lj.push_back(row);
+    }
+    aj.push_back(lj);
+  }
+  j["alpha"] = aj;
+  io::Series curve{"Sink_1", {}, {}};
+  for (int i = 0; i <= 20; ++i) {
+    const double e = 0.05 * i;
+    curve.x.push_back(e);
+    curve.y.push_back(r.sink.sink_rate(e, 1)[0]);
+  }
+  j["sink1_vs_eps"] = {{"eps", curve.x}, {"sink1", curve.y}};
+  io::write_file_atomic(out / "sink.json", j.dump(2) + "\n");
+  std::vector<double> a1(r.layers * r.heads);
+  for (int64_t i = 0; i < r.layers * r.heads; ++i) a1[i] = alpha.data()[i * T];
+  io::write_heatmap(out / "sink_alpha1.svg", std::span<const double>(a1), r.layers, r.heads,
+                    {"mean α₁ (first-token importance) per layer × head", numbered(r.layers), numbered(r.heads), "head",
+                     "layer", 0.0, 1.0});
+  const io::Series cs[] = {curve};
+  io::write_line_plot(out / "sink_vs_eps.svg", cs, {"Sink₁^ε (%) against ε", "ε", "Sink₁ (%)"});
+  std::cout << std::fixed << std::setprecision(2) << "model " << a.get("--model") << " (" << m.kind << ", "
+            << m.model->config().attention << "), " << r.samples << " sequences of " << T << " tokens\n"
+            << "Sink_1^" << eps << " = " << j["sink1"].get<double>() << " %   mean loss " << std::setprecision(4)
+            << r.mean_loss << " nats\nSink_k (k=1..10):";
+  for (double v : j["sink"]) std::cout << ' ' << std::setprecision(1) << v;
+  std::cout << "\nwrote " << (out / "sink.json").string() << ", sink_alpha1.svg, sink_vs_eps.svg (+ .csv)\n";
+  return 0;
+}
+
+static int cmd_norms(const Args& a) {
+  check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--seed", "--out"});
+  const auto m = apps::load_model(a.get("--model"));
+  const int64_t T = std::stoll(a.get("--seq-len", "64")), N = std::stoll(a.get("--samples", "100"));
+  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, std::stoull(a.get("--seed", "0")));
+  const auto r = probe::run_probe(*m.model, seqs, 16, true);
+  const fs::path out = a.get("--out", "probe_out");
+  fs::create_directories(out);
+  nlohmann::json j;
+  j["model"] = a.get("--model");
+  j["seq_len"] = T;
+  j["samples"] = r.samples;
+  j["hidden_norm"] = r.hidden.mean();  // (L+1, T): embeddings, then each block's output
+  j["key_norm"] = r.keys.mean();       // (L, T), averaged over kv heads
+  j["value_norm"] = r.values.mean();
+  j["first_token_ratio"] = r.hidden.first_token_ratio();
+  nlohmann::json mj = nlohmann::json::array();
+  for (std::size_t l = 0; l < r.massive.size(); ++l)
+    mj.push_back({{"layer", l}, {"top", r.massive[l].top}, {"median", r.massive[l].median}, {"ratio", r.massive[l].ratio},
+                  {"massive", r.massive[l].massive}});
+  j["massive_activations"] = mj;
+  io::write_file_atomic(out / "norms.json", j.dump(2) + "\n");
+  auto plot = [&](const char* file, const char* title, const std::vector<std::vector<double>>& rows, int base) {
+    std::vector<io::Series> s;
+    for (std::size_t l = 0; l < rows.size(); ++l) {
+      io::Series x{"layer " + std::to_string(l + base), {}, rows[l]};
+      for (std::size_t t = 0; t < rows[l].size(); ++t) x.x.push_back(double(t + 1));
+      s.push_back(std::move(x));
+    }
+    io::write_line_plot(out / file, s, {title, "token position", "mean L2 norm", true});
+  };
+  plot("norms_hidden.svg", "hidden-state norm per position (layer 0 = embeddings)", r.hidden.mean(), 0);
+  plot("norms_keys.svg", "key norm per position", r.keys.mean(), 1);
+  plot("norms_values.svg", "value norm per position", r.values.mean(), 1);
+  std::cout << "first-token norm ratio per layer:";
+  for (double v : r.hidden.first_token_ratio()) std::cout << ' ' << std::setprecision(3) << v;
+  std::cout << "\nlargest |h| per layer:";
+  for (const auto& s : r.massive) std::cout << ' ' << std::setprecision(4) << s.top[0] << (s.massive ? "*" : "");
+  std::cout << "   (* = massive: > 100 and > 1000x median)\nwrote " << (out / "norms.json").string()
+            << ", norms_{hidden,keys,values}.svg (+ .csv)\n";
+  return 0;
+}
+
+static int cmd_plot(const Args& a) {
+  check_known(a, {});
+  SINKLAB_CHECK(a.positional.size() == 1, "sinklab-probe plot RUN_DIR");
+  const fs::path run = a.positional[0];
+  const auto recs = io::read_metrics(run / "metrics.jsonl");
+  io::Series loss{"train loss", {}, {}}, val{"val loss", {}, {}}, sink{"Sink₁ (%)", {}, {}};
+  for (const auto& r : recs) {
+    const double step = r.value("step", 0.0);
+    if (r.contains("loss")) loss.x.push_back(step), loss.y.push_back(r["loss"].get<double>());
+    if (r.contains("val_loss")) val.x.push_back(step), val.y.push_back(r["val_loss"].get<double>());
+    if (r.contains("sink1")) sink.x.push_back(step), sink.y.push_back(r["sink1"].get<double>());
+  }
+  SINKLAB_CHECK(!loss.x.empty(), (run / "metrics.jsonl").string(), ": no loss records");
+  const io::Series ls[] = {loss, val};
+  io::write_line_plot(run / "loss.svg", ls, {"loss over training", "step", "cross-entropy (nats)"});
+  if (!sink.x.empty()) {
+    const io::Series ss[] = {sink};
+    io::write_line_plot(run / "sink.svg", ss, {"first-token sink over training", "step", "Sink₁ (%)"});
+  }
+  std::cout << "wrote " << (run / "loss.svg").string() << (sink.x.empty() ? "" : " and sink.svg") << " (+ .csv)\n";
+  return 0;
+}
+
+// Interop: run one variant on tensors from a safetensors file (see README "Checking your PyTorch code").
+static int cmd_attention(const Args& a) {
+  check_known(a, {"--variant", "--input", "--output", "--window", "--prefix", "--mask"});
+  const auto in = io::read_safetensors(a.get("--input"));
+  auto tensor = [&](const std::string& name) -> Tensor<float> {
+    if (!in.tensors.count(name)) return {};
+    const auto& e = in.tensors.at(name);
+    SINKLAB_CHECK(e.dtype == "F32", a.get("--input"), ": tensor '", name, "' is ", e.dtype, "; expected F32");
+    return train::from_entry<float>(e);
+  };
+  const Tensor<float> q = tensor("q"), k = tensor("k"), v = tensor("v");
+  SINKLAB_CHECK(q.defined() && k.defined() && v.defined(), a.get("--input"), ": needs tensors q, k and v");
+  SINKLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.shape() == k.shape(), a.get("--input"), ": q ", to_string(q.shape()),
+                ", k ", to_string(k.shape()), ", v ", to_string(v.shape()), " must be (B, H, S, D) with k and v alike");
+  attention::WindowSpec w;
+  const std::string mask = a.get("--mask", a.opt.count("--window") ? "sliding" : a.opt.count("--prefix") ? "prefix" : "causal");
+  w.mask = mask == "causal" ? attention::MaskKind::causal
+           : mask == "sliding" ? attention::MaskKind::sliding
+           : mask == "prefix" ? attention::MaskKind::prefix
+           : mask == "full" ? attention::MaskKind::full
+                            : throw Error("--mask: expected causal, sliding, prefix or full, got '" + mask + "'");
+  w.window = std::stoi(a.get("--window", "0"));
+  w.prefix = std::stoi(a.get("--prefix", "0"));
+  const Tensor<float> k_slot = tensor("k_slot"), v_slot = tensor("v_slot");
+  if (k_slot.defined()) w.slot = v_slot.defined() ? attention::SlotKind::kv : attention::SlotKind::k;
+  const auto op = attention::AnyAttention<float>::create(a.get("--variant"), w);
+  attention::AttentionParams<float> p;
+  p.B = int(q.size(0)), p.H = int(q.size(1)), p.Hkv = int(k.size(1)), p.S = int(q.size(2)), p.D = int(q.size(3));
+  p.window = w;
+  attention::check_shape(p);
+  const char* names[] = {"g_in", "g_out", "norm_weight", "norm_bias", "sink", "k_slot", "v_slot", "mlp_w1", "mlp_w2"};
+  std::map<std::string, Tensor<float>> extra;
+  for (const char* n : names) extra[n] = tensor(n);
+  auto ptr = [](const Tensor<float>& t) -> const float* { return t.defined() ? t.data() : nullptr; };
+  const attention::Inputs<float> inputs{q.data(), k.data(), v.data(), ptr(extra["g_in"]), ptr(extra["g_out"]),
+                                        ptr(extra["norm_weight"]), ptr(extra["norm_bias"]), ptr(extra["sink"]),
+                                        ptr(extra["k_slot"]), ptr(extra["v_slot"]), ptr(extra["mlp_w1"]),
+                                        ptr(extra["mlp_w2"])};
+  const auto& tr = op.traits();
+  auto require = [&](bool needed, const char* name) {
+    SINKLAB_CHECK(!needed || extra[name].defined(), "variant '", op.name(), "' needs tensor '", name, "' in ",
+                  a.get("--input"));
+  };
+  require(tr.in_gate, "g_in");
+  require(tr.out_gate, "g_out");
+  require(tr.norm_weight, "norm_weight");
+  require(tr.norm_bias, "norm_bias");
+  require(tr.sink_logit, "sink");
+  require(tr.mlp, "mlp_w1");
+  require(tr.mlp, "mlp_w2");
+  Tensor<float> o(q.shape()), rmax({q.size(0), q.size(1), q.size(2)}), rsum(rmax.shape()), pre(q.shape());
+  attention::Outputs<float> outs{o.data(), {rmax.data(), rsum.data(), pre.data()}};
+  op.forward(p, inputs, outs);
+  io::SafeTensors result;
+  result.metadata["variant"] = op.name();
+  result.tensors["o"] = train::to_entry(o);
+  const Tensor<float> dout = tensor("dout");
+  if (dout.defined()) {
+    SINKLAB_CHECK(dout.shape() == q.shape(), "dout has shape ", to_string(dout.shape()), "; expected ", to_string(q.shape()));
+    std::map<std::string, Tensor<float>> g;
+    g["dq"] = Tensor<float>(q.shape());
+    g["dk"] = Tensor<float>(k.shape());
+    g["dv"] = Tensor<float>(v.shape());
+    for (const char* n : names)
+      if (extra[n].defined()) g[std::string("d") + n] = Tensor<float>(extra[n].shape());
+    auto gp = [&](const std::string& n) -> float* { return g.count(n) ? g[n].data() : nullptr; };
+    attention::Grads<float> grads{gp("dq"), gp("dk"), gp("dv"), gp("dg_in"), gp("dg_out"), gp("dnorm_weight"),
+                                  gp("dnorm_bias"), gp("dsink"), gp("dk_slot"), gp("dv_slot"), gp("dmlp_w1"), gp("dmlp_w2")};
+    op.backward(p, inputs, outs.saved, dout.data(), grads);
+    for (auto& [n, t] : g) result.tensors[n] = train::to_entry(t);
+  }
+  io::write_safetensors(a.get("--output"), result);
+  std::cout << "wrote " << a.get("--output") << " (" << result.tensors.size() << " tensors, variant " << op.name() << ")\n";
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    const Args a = parse(argc, argv);
+    if (a.opt.count("--help") || a.opt.count("-h") || (a.cmd.empty() && a.opt.empty())) {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (a.opt.count("--list-variants")) {
+      attention::print_variant_table(std::cout);
+      return 0;
+    }
+    if (a.cmd == "sink") return cmd_sink(a);
+    if (a.cmd == "norms") return cmd_norms(a);
+    if (a.cmd == "plot") return cmd_plot(a);
+    if (a.cmd == "attention") return cmd_attention(a);
+    SINKLAB_FAIL("unknown subcommand '", a.cmd, "'\n", kUsage);
+  } catch (const std::exception& e) {
+    std::cerr << "sinklab-probe: error: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,136 @@
+#pragma once
+// Multi-head (grouped-query) self-attention with any registered variant. Projections q/k/v/o; RoPE on q and k when
+// the positional scheme is RoPE; the variant's learnable pieces (gates as Linear(hidden → heads) + sigmoid, or
+// elementwise Linear(hidden → H·D) + sigmoid; a shared vector-norm weight; per-head sink logits; the shared MLP
+// feature map) and the sink paper's K / KV / V bias slots are created here when the variant or config needs them.
+#include <memory>
+#include <string>
+
+#include "sinklab/nn/attention_op.hpp"
+#include "sinklab/nn/config.hpp"
+#include "sinklab/nn/linear.hpp"
+
+namespace sinklab::nn {
+
+template <class T>
+struct ForwardTrace;
+
+inline attention::WindowSpec window_spec(const ModelConfig& c) {
+  attention::WindowSpec w;
+  if (c.window == "causal") w.mask = attention::MaskKind::causal;
+  if (c.window == "sliding") w.mask = attention::MaskKind::sliding;
+  if (c.window == "prefix") w.mask = attention::MaskKind::prefix;
+  if (c.window == "full") w.mask = attention::MaskKind::full;
+  w.window = static_cast<int>(c.window_size);
+  w.prefix = static_cast<int>(c.prefix_len);
+  if (c.pos == PosKind::ALiBi) w.bias = attention::BiasKind::alibi;
+  if (c.pos == PosKind::RelativeBucket) w.bias = attention::BiasKind::relative_bucket;
+  if (c.slot == BiasSlot::K) w.slot = attention::SlotKind::k;
+  if (c.slot == BiasSlot::KV || c.slot == BiasSlot::V) w.slot = attention::SlotKind::kv;
+  return w;
+}
+
+template <class T>
+class SelfAttention {
+ public:
+  SelfAttention(const std::string& name, const ModelConfig& cfg, const InitContext& ctx)
+      : H_(cfg.n_heads),
+        Hkv_(cfg.kv_heads()),
+        D_(cfg.hdim()),
+        rope_(cfg.pos == PosKind::RoPE),
+        rope_base_(static_cast<T>(cfg.rope_base)),
+        rope_layout_(cfg.rope_interleaved ? autograd::RopeLayout::Interleaved : autograd::RopeLayout::RotateHalf),
+        window_(window_spec(cfg)),
+        op_(std::make_shared<attention::AnyAttention<T>>(attention::AnyAttention<T>::create(cfg.attention, window_))),
+        q_(name + ".q_proj", cfg.d_model, H_ * D_, ctx, cfg.bias),
+        k_(name + ".k_proj", cfg.d_model, Hkv_ * D_, ctx, cfg.bias),
+        v_(name + ".v_proj", cfg.d_model, Hkv_ * D_, ctx, cfg.bias),
+        o_(name + ".o_proj", H_ * D_, cfg.d_model, ctx, cfg.bias) {
+    const auto& info = op_->traits();
+    if (info.out_gate)
+      out_gate_ = Linear<T>(name + ".out_gate", cfg.d_model, info.out_gate_elementwise ? H_ * D_ : H_, ctx, true);
+    if (info.in_gate) in_gate_ = Linear<T>(name + ".in_gate", cfg.d_model, H_, ctx, true);
+    if (info.norm_weight) norm_weight_ = make_const_param<T>(name + ".attn_norm.weight", {D_}, T(1));
+    if (info.norm_bias) norm_bias_ = make_const_param<T>(name + ".attn_norm.bias", {D_}, T(0));
+    if (info.sink_logit) sink_ = make_const_param<T>(name + ".sinks", {H_}, T(0));
+    if (info.mlp) {
+      mlp_w1_ = init_linear_weight<T>(name + ".feature_map.fc1.weight", D_, D_, ctx);
+      mlp_w2_ = init_linear_weight<T>(name + ".feature_map.fc2.weight", D_, D_, ctx);
+    }
+    const double slot_std = std::sqrt(2.0 / (5.0 * double(cfg.d_model)));
+    if (cfg.slot == BiasSlot::K || cfg.slot == BiasSlot::KV)
+      k_slot_ = make_param<T>(name + ".k_slot", {H_, D_}, slot_std, ctx);
+    if (cfg.slot == BiasSlot::V)  // V-bias: the slot's key is fixed at zero (score 0), only its value learns
+      k_slot_ = Var<T>(Tensor<T>::zeros({H_, D_}), false, name + ".k_slot");
+    if (cfg.slot == BiasSlot::KV || cfg.slot == BiasSlot::V)
+      v_slot_ = make_param<T>(name + ".v_slot", {H_, D_}, slot_std, ctx);
+  }
+
+  // x (B, S, d_model) → (B, S, d_model).
+  Var<T> operator()(const Var<T>& x, ForwardTrace<T>* trace = nullptr) const {
+    const int64_t B = x.size(0), S = x.size(1);
+    auto heads = [&](const Var<T>& y, int64_t n) {  // (B, S, n·D) → (B, n, S, D)
+      return autograd::contiguous(autograd::permute(autograd::reshape(y, {B, S, n, D_}), {0, 2, 1, 3}));
+    };
+    AttentionVars<T> in;
+    in.q = heads(q_(x), H_);
+    in.k = heads(k_(x), Hkv_);
+    in.v = heads(v_(x), Hkv_);
+    if (rope_) {
+      in.q = autograd::rope(in.q, rope_base_, rope_layout_);
+      in.k = autograd::rope(in.k, rope_base_, rope_layout_);
+    }
+    const auto& info = op_->traits();
+    if (info.out_gate) {
+      const Var<T> g = autograd::sigmoid(out_gate_(x));  // (B, S, H) or (B, S, H·D)
+      in.g_out = info.out_gate_elementwise ? heads(g, H_)
+                                           : autograd::contiguous(autograd::permute(g, {0, 2, 1}));
+    }
+    if (info.in_gate) in.g_in = autograd::contiguous(autograd::permute(autograd::sigmoid(in_gate_(x)), {0, 2, 1}));
+    in.norm_weight = norm_weight_;
+    in.norm_bias = norm_bias_;
+    in.sink_logit = sink_;
+    in.k_slot = k_slot_;
+    in.v_slot = v_slot_;
+    in.mlp_w1 = mlp_w1_;
+    in.mlp_w2 = mlp_w2_;
+
+    attention::AttentionParams<T> p;
+    p.B = static_cast<int>(B), p.H = static_cast<int>(H_), p.Hkv = static_cast<int>(Hkv_), p.S = static_cast<int>(S),
+    p.D = static_cast<int>(D_), p.window = window_;
+    if (trace) {
+      trace->keys.push_back(in.k.value());
+      trace->values.push_back(in.v.value());
+      if (trace->want_attention) trace->attention.push_back(attention_weights(*op_, p, in));
+    }
+    const Var<T> o = fused_attention(*op_, p, in);  // (B, H, S, D)
+    return o_(autograd::reshape(autograd::permute(o, {0, 2, 1, 3}), {B, S, H_ * D_}));
+  }
+
+  void collect(ParamList<T>& out) const {
+    q_.collect(out);
+    k_.collect(out);
+    v_.collect(out);
+    o_.collect(out);
+    if (out_gate_.weight.defined()) out_gate_.collect(out);
+    if (in_gate_.weight.defined()) in_gate_.collect(out);
+    for (const Var<T>* v : {&norm_weight_, &norm_bias_, &sink_, &k_slot_, &v_slot_})
+      if (v->defined() && v->requires_grad()) out.push_back({v->name(), *v, false});
+    for (const Var<T>* v : {&mlp_w1_, &mlp_w2_})
+      if (v->defined()) out.push_back({v->name(), *v, true});
+  }
+
+  const attention::AnyAttention<T>& op() const { return *op_; }
+
+ private:
+  int64_t H_, Hkv_, D_;
+  bool rope_;
+  T rope_base_;
+  autograd::RopeLayout rope_layout_;
+  attention::WindowSpec window_;
+  std::shared_ptr<const attention::AnyAttention<T>> op_;
+  Linear<T> q_, k_, v_, o_, out_gate_, in_gate_;
+  Var<T> norm_weight_, norm_bias_, sink_, k_slot_, v_slot_, mlp_w1_, mlp_w2_;
+};
+
+}  // namespace sinklab::nn

@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+#include <map>
+
+#include "naive_llama.hpp"
+#include "sinklab/nn.hpp"
+
+using namespace sinklab;
+
+TEST_CASE("llama: forward and loss match a naive per-token implementation", "[nn]") {
+  for (bool tied : {false, true}) {
+    nn::ModelConfig c;
+    c.vocab_size = 23, c.d_model = 16, c.n_layers = 2, c.n_heads = 4, c.n_kv_heads = 2, c.d_ff = 24;
+    c.max_seq_len = 16, c.tie_embeddings = tied, c.seed = 3;
+    nn::LlamaModel<float> model(c);
+    std::map<std::string, Tensor<float>> w;
+    for (const auto& p : model.parameters()) w[p.name] = p.var.value().contiguous();
+    naive::Config nc{23, 16, 24, 2, 4, 2};
+    nc.tied = tied;
+    const std::vector<int> toks = {3, 7, 1, 22, 0, 5, 9, 9, 14};
+    const auto ref = naive::forward(nc, [&](const std::string& n) { return w.at(n).data(); }, toks);
+    Tensor<int32_t> ids({1, int64_t(toks.size())});
+    for (std::size_t t = 0; t < toks.size(); ++t) ids.data()[t] = toks[t];
+    const auto logits = model.forward(ids).value();
+    double max_diff = 0;
+    for (std::size_t t = 0; t < toks.size(); ++t)
+      for (int v = 0; v < 23; ++v) max_diff = std::max(max_diff, std::abs(ref[t][v] - double(logits[{0, int64_t(t), v}])));
+    INFO("tied " << tied << " max |diff| " << max_diff);
+    CHECK(max_diff < 2e-5);
+    // Loss = mean over positions of −log softmax at the next token.
+    Tensor<int32_t> in({1, 8}), tg({1, 8});
+    double ce = 0;
+    for (int t = 0; t < 8; ++t) {
+      in.data()[t] = toks[t], tg.data()[t] = toks[t + 1];
+      double mx = -1e300, z = 0;
+      for (double x : ref[t]) mx = std::max(mx, x);
+      for (double x : ref[t]) z += std::exp(x - mx);
+      ce += -(ref[t][toks[t + 1]] - mx - std::log(z));
+    }
+    CHECK(model.loss(in, tg).item() == Approx(ce / 8).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("llama: config errors name the key", "[nn]") {
+  nlohmann::json j = {{"d_model", 10}, {"n_heads", 3}};
+  CHECK_THROWS_WITH(nn::model_config_from_json(j), Catch::Contains("n_heads"));
+  CHECK_THROWS_WITH(nn::model_config_from_json({{"ffn", "swigloo"}}), Catch::Contains("model.ffn") && Catch::Contains("swiglu"));
+  CHECK_THROWS_WITH(nn::LlamaModel<float>([] {
+                      nn::ModelConfig c;
+                      c.attention = "softmx";
+                      return c;
+                    }()),
+                    Catch::Contains("softmax"));
+}
+
+TEST_CASE("llama: parameter names follow Hugging Face LLaMA", "[nn]") {
+  nn::ModelConfig c;
+  c.n_layers = 1;
+  nn::LlamaModel<float> m(c);
+  std::vector<std::string> names;
+  for (const auto& p : m.parameters()) names.push_back(p.name);
+  for (const char* n : {"model.embed_tokens.weight", "model.layers.0.input_layernorm.weight",
+                        "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
+                        "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.o_proj.weight",
+                        "model.layers.0.post_attention_layernorm.weight", "model.layers.0.mlp.gate_proj.weight",
+                        "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.norm.weight",
+                        "lm_head.weight"})
+    CHECK(std::find(names.begin(), names.end(), n) != names.end());
+}
