@@ -11,6 +11,12 @@ if(NOT SINKLAB_ENABLE_CUDA STREQUAL "OFF")
       set(CMAKE_CUDA_ARCHITECTURES 90)  # H100; override with -DCMAKE_CUDA_ARCHITECTURES=...
     endif()
     enable_language(CUDA)
+    # CMake 3.25 predates nvcc's C++20 support and knows no CUDA20 dialect flag; sinklab::sinklab requires
+    # cxx_std_20, which CMake also applies to .cu sources, so teach it the flag (nvcc >= 12 accepts -std=c++20).
+    if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION OR CMAKE_CUDA20_STANDARD_COMPILE_OPTION STREQUAL "")
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     find_package(CUDAToolkit REQUIRED)
     set(SINKLAB_HAVE_CUDA ON)
   elseif(SINKLAB_ENABLE_CUDA STREQUAL "ON")

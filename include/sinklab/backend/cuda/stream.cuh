@@ -1,0 +1,50 @@
+#pragma once
+// Stream: an owning, move-only cudaStream_t. Stream::default_stream() is the legacy null stream (not owned).
+#include <cuda_runtime.h>
+
+#include <utility>
+
+#include "sinklab/backend/cuda/check.cuh"
+
+namespace sinklab::backend::cuda {
+
+class Stream {
+ public:
+  // A new non-blocking stream (does not synchronise with the null stream).
+  static Stream create() {
+    cudaStream_t s = nullptr;
+    SINKLAB_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return Stream(s, true);
+  }
+  static Stream default_stream() { return Stream(nullptr, false); }
+
+  Stream() = default;
+  Stream(Stream&& o) noexcept : s_(std::exchange(o.s_, nullptr)), owned_(std::exchange(o.owned_, false)) {}
+  Stream& operator=(Stream&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+      owned_ = std::exchange(o.owned_, false);
+    }
+    return *this;
+  }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() { reset(); }
+
+  cudaStream_t get() const { return s_; }
+  operator cudaStream_t() const { return s_; }
+  void synchronize() const { SINKLAB_CUDA_CHECK(cudaStreamSynchronize(s_)); }
+
+ private:
+  Stream(cudaStream_t s, bool owned) : s_(s), owned_(owned) {}
+  void reset() {
+    if (owned_ && s_) (void)cudaStreamDestroy(s_);  // no throw from a destructor
+    s_ = nullptr;
+    owned_ = false;
+  }
+  cudaStream_t s_ = nullptr;
+  bool owned_ = false;
+};
+
+}  // namespace sinklab::backend::cuda

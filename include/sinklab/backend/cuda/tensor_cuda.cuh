@@ -1,0 +1,213 @@
+#pragma once
+// Tensor<T, Cuda>: device storage from the caching allocator plus shape, strides and offset, mirroring the CPU
+// tensor's geometry API (views share storage; contiguous()/clone() copy). Host transfers: to_device / to_host.
+// All work is queued on the stream passed in (default: the legacy null stream); to_host synchronises it.
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <numeric>
+#include <vector>
+
+#include "sinklab/backend/cuda/allocator.cuh"
+#include "sinklab/backend/cuda/check.cuh"
+#include "sinklab/backend/functors/broadcast.hpp"
+#include "sinklab/tensor/tensor.hpp"
+
+namespace sinklab {
+
+namespace backend::cuda {
+// Owns one allocation from the caching pool; returns it on destruction (stream-ordered, see caching_pool.hpp).
+struct DeviceStorage {
+  void* ptr = nullptr;
+  std::size_t bytes = 0;
+  DeviceStorage(std::size_t n, cudaStream_t s) : ptr(n ? device_allocate(n, s) : nullptr), bytes(n) {}
+  ~DeviceStorage() {
+    if (ptr) device_free(ptr);
+  }
+  DeviceStorage(const DeviceStorage&) = delete;
+  DeviceStorage& operator=(const DeviceStorage&) = delete;
+};
+
+inline unsigned grid_for(int64_t n, int threads) {
+  const int64_t b = (n + threads - 1) / threads;
+  return static_cast<unsigned>(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);  // grid-stride beyond this
+}
+
+// dst[i] = src[offset(i)] for a strided source; dst contiguous.
+template <class T>
+__global__ void gather_strided_kernel(T* __restrict__ dst, const T* __restrict__ src,
+                                      functors::BroadcastIndexer<1> ix, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t off[1];
+    ix.offsets(i, off);
+    dst[i] = src[off[0]];
+  }
+}
+template <class T>
+__global__ void fill_kernel(T* __restrict__ dst, T v, functors::BroadcastIndexer<1> ix, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t off[1];
+    ix.offsets(i, off);
+    dst[off[0]] = v;
+  }
+}
+}  // namespace backend::cuda
+
+template <class T>
+class Tensor<T, Cuda> {
+ public:
+  using value_type = T;
+  using device_type = Cuda;
+
+  Tensor() = default;
+  // Uninitialised contiguous tensor.
+  static Tensor empty(Shape s, cudaStream_t stream = nullptr) {
+    for (auto d : s) SINKLAB_CHECK(d >= 0, "negative dimension in shape ", to_string(s));
+    Tensor t;
+    t.buf_ = std::make_shared<backend::cuda::DeviceStorage>(static_cast<std::size_t>(sinklab::numel(s)) * sizeof(T),
+                                                            stream);
+    t.strides_ = contiguous_strides(s);
+    t.shape_ = std::move(s);
+    return t;
+  }
+  static Tensor zeros(Shape s, cudaStream_t stream = nullptr) {
+    Tensor t = empty(std::move(s), stream);
+    if (t.numel()) SINKLAB_CUDA_CHECK(cudaMemsetAsync(t.data(), 0, t.numel() * sizeof(T), stream));  // 0 bits = +0 for float and bf16
+    return t;
+  }
+  static Tensor full(Shape s, T v, cudaStream_t stream = nullptr) {
+    Tensor t = empty(std::move(s), stream);
+    t.fill_(v, stream);
+    return t;
+  }
+  static Tensor from_host(const Tensor<T, Cpu>& h, cudaStream_t stream = nullptr) {
+    const Tensor<T, Cpu> c = h.contiguous();
+    Tensor t = empty(c.shape(), stream);
+    if (t.numel())
+      SINKLAB_CUDA_CHECK(cudaMemcpyAsync(t.data(), c.data(), t.numel() * sizeof(T), cudaMemcpyHostToDevice, stream));
+    SINKLAB_CUDA_CHECK(cudaStreamSynchronize(stream));  // `c` may be a temporary
+    return t;
+  }
+
+  // --- geometry (same meaning as Tensor<T, Cpu>) -------------------------------------------------
+  bool defined() const { return buf_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  int64_t offset() const { return offset_; }
+  int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t size(int axis) const { return shape_[normalize_axis(axis, shape_.size(), "size")]; }
+  int64_t numel() const { return sinklab::numel(shape_); }
+  bool is_contiguous() const {
+    int64_t expect = 1;
+    for (std::size_t i = shape_.size(); i-- > 0;) {
+      if (shape_[i] != 1 && strides_[i] != expect) return false;
+      expect *= shape_[i];
+    }
+    return true;
+  }
+  bool shares_storage(const Tensor& o) const { return buf_ == o.buf_; }
+  T* data() { return buf_ ? static_cast<T*>(buf_->ptr) + offset_ : nullptr; }
+  const T* data() const { return buf_ ? static_cast<const T*>(buf_->ptr) + offset_ : nullptr; }
+
+  // --- views ------------------------------------------------------------------------------------
+  Tensor reshape(Shape s, cudaStream_t stream = nullptr) const {
+    int64_t known = 1, infer = -1;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == -1) {
+        SINKLAB_CHECK(infer < 0, "reshape: more than one -1 in ", to_string(s));
+        infer = static_cast<int64_t>(i);
+      } else {
+        known *= s[i];
+      }
+    }
+    if (infer >= 0) s[infer] = known == 0 ? 0 : numel() / known;
+    SINKLAB_CHECK(sinklab::numel(s) == numel(), "reshape: cannot view shape ", to_string(shape_), " as ", to_string(s));
+    Tensor out = is_contiguous() ? *this : contiguous(stream);
+    out.shape_ = std::move(s);
+    out.strides_ = contiguous_strides(out.shape_);
+    return out;
+  }
+  Tensor permute(const std::vector<int>& order) const {
+    SINKLAB_CHECK(order.size() == shape_.size(), "permute: order of length ", order.size(), " for shape ",
+                  to_string(shape_));
+    Tensor out = *this;
+    std::vector<bool> seen(order.size(), false);
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const int a = normalize_axis(order[i], shape_.size(), "permute");
+      SINKLAB_CHECK(!seen[a], "permute: axis ", a, " repeated");
+      seen[a] = true;
+      out.shape_[i] = shape_[a];
+      out.strides_[i] = strides_[a];
+    }
+    return out;
+  }
+  Tensor transpose(int a, int b) const {
+    std::vector<int> order(shape_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::swap(order[normalize_axis(a, shape_.size(), "transpose")], order[normalize_axis(b, shape_.size(), "transpose")]);
+    return permute(order);
+  }
+  Tensor slice(int axis, int64_t start, int64_t end, int64_t step = 1) const {
+    axis = normalize_axis(axis, shape_.size(), "slice");
+    const int64_t n = shape_[axis];
+    if (start < 0) start += n;
+    if (end < 0) end += n;
+    end = std::min(end, n);
+    SINKLAB_CHECK(step > 0 && start >= 0 && start <= end, "slice: bad range [", start, ", ", end, ") step ", step,
+                  " on axis ", axis, " of shape ", to_string(shape_));
+    Tensor out = *this;
+    out.offset_ += start * strides_[axis];
+    out.shape_[axis] = (end - start + step - 1) / step;
+    out.strides_[axis] *= step;
+    return out;
+  }
+  Tensor contiguous(cudaStream_t stream = nullptr) const { return is_contiguous() ? *this : clone(stream); }
+  Tensor clone(cudaStream_t stream = nullptr) const {
+    Tensor out = empty(shape_, stream);
+    const int64_t n = numel();
+    if (n == 0) return out;
+    if (is_contiguous()) {
+      SINKLAB_CUDA_CHECK(cudaMemcpyAsync(out.data(), data(), n * sizeof(T), cudaMemcpyDeviceToDevice, stream));
+      return out;
+    }
+    const Shape* shapes[1] = {&shape_};
+    const Shape* strides[1] = {&strides_};
+    const auto ix = backend::functors::make_indexer<1>(shape_, shapes, strides);
+    backend::cuda::gather_strided_kernel<T><<<backend::cuda::grid_for(n, 256), 256, 0, stream>>>(out.data(), data(), ix, n);
+    SINKLAB_CUDA_CHECK_LAUNCH();
+    return out;
+  }
+  Tensor& fill_(T v, cudaStream_t stream = nullptr) {
+    const int64_t n = numel();
+    if (n == 0) return *this;
+    const Shape* shapes[1] = {&shape_};
+    const Shape* strides[1] = {&strides_};
+    const auto ix = backend::functors::make_indexer<1>(shape_, shapes, strides);
+    backend::cuda::fill_kernel<T><<<backend::cuda::grid_for(n, 256), 256, 0, stream>>>(data(), v, ix, n);
+    SINKLAB_CUDA_CHECK_LAUNCH();
+    return *this;
+  }
+
+  // Copies to a contiguous host tensor; synchronises `stream`.
+  Tensor<T, Cpu> to_host(cudaStream_t stream = nullptr) const {
+    const Tensor c = contiguous(stream);
+    Tensor<T, Cpu> h(shape_);
+    if (numel())
+      SINKLAB_CUDA_CHECK(cudaMemcpyAsync(h.data(), c.data(), numel() * sizeof(T), cudaMemcpyDeviceToHost, stream));
+    SINKLAB_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return h;
+  }
+
+ private:
+  std::shared_ptr<backend::cuda::DeviceStorage> buf_;
+  Shape shape_;
+  Shape strides_;
+  int64_t offset_ = 0;
+};
+
+template <class T>
+Tensor<T, Cuda> to_device(const Tensor<T, Cpu>& h, cudaStream_t stream = nullptr) {
+  return Tensor<T, Cuda>::from_host(h, stream);
+}
+
+}  // namespace sinklab

@@ -1,0 +1,218 @@
+// Elementwise unary/binary kernels with broadcasting, their backwards, and sum_to (deterministic reduction of a
+// broadcast gradient back to an input's shape). Math: sinklab/backend/functors/elementwise.hpp.
+#include "sinklab/backend/cuda/ops.cuh"
+#include "sinklab/backend/functors/elementwise.hpp"
+
+namespace sinklab::backend::cuda {
+namespace {
+namespace fn = functors;
+constexpr int kThreads = 256;
+
+#define SINKLAB_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+template <class T, class F>
+__global__ void unary_kernel(T* __restrict__ y, const T* __restrict__ x, fn::BroadcastIndexer<1> ix, int64_t n, F f) {
+  SINKLAB_GRID_STRIDE(i, n) {
+    int64_t off[1];
+    ix.offsets(i, off);
+    y[i] = static_cast<T>(f(static_cast<float>(x[off[0]])));
+  }
+}
+// x, y, dy all read through one indexer each (any strides).
+template <class T, class F>
+__global__ void unary_bwd_kernel(T* __restrict__ dx, const T* x, const T* y, const T* dy, fn::BroadcastIndexer<3> ix,
+                                 int64_t n, F f) {
+  SINKLAB_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    ix.offsets(i, off);
+    dx[i] = static_cast<T>(f.grad(static_cast<float>(x[off[0]]), static_cast<float>(y[off[1]]), static_cast<float>(dy[off[2]])));
+  }
+}
+template <class T, class F>
+__global__ void binary_kernel(T* __restrict__ z, const T* a, const T* b, fn::BroadcastIndexer<2> ix, int64_t n, F f) {
+  SINKLAB_GRID_STRIDE(i, n) {
+    int64_t off[2];
+    ix.offsets(i, off);
+    z[i] = static_cast<T>(f(static_cast<float>(a[off[0]]), static_cast<float>(b[off[1]])));
+  }
+}
+// Full-shape (broadcast) gradients; fp32 so sum_to accumulates without bf16 rounding per term.
+template <class T, class F>
+__global__ void binary_bwd_kernel(float* __restrict__ ga, float* __restrict__ gb, const T* a, const T* b, const T* dz,
+                                  fn::BroadcastIndexer<3> ix, int64_t n, F f) {
+  SINKLAB_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    ix.offsets(i, off);
+    const float av = static_cast<float>(a[off[0]]), bv = static_cast<float>(b[off[1]]), d = static_cast<float>(dz[off[2]]);
+    ga[i] = f.grad_a(av, bv, d);
+    gb[i] = f.grad_b(av, bv, d);
+  }
+}
+
+// out[j] = Σ over the reduced sub-index r of g[kept(j) + reduced(r)], in a fixed order (deterministic).
+// `kept` maps an output index to g's offset; `red` enumerates the reduced axes (size-1 axes elsewhere).
+template <class TIn, class TOut>
+__global__ void sum_to_kernel(TOut* __restrict__ out, const TIn* __restrict__ g, fn::BroadcastIndexer<1> kept,
+                              fn::BroadcastIndexer<1> red, int64_t n_out, int64_t n_red) {
+  SINKLAB_GRID_STRIDE(j, n_out) {
+    int64_t base[1];
+    kept.offsets(j, base);
+    float acc = 0.0f;
+    for (int64_t r = 0; r < n_red; ++r) {
+      int64_t off[1];
+      red.offsets(r, off);
+      acc += static_cast<float>(g[base[0] + off[0]]);
+    }
+    out[j] = static_cast<TOut>(acc);
+  }
+}
+
+template <class F>
+decltype(auto) with_unary(UnaryOp op, F&& f) {
+  switch (op) {
+    case UnaryOp::Neg: return f(fn::Neg{});
+    case UnaryOp::Exp: return f(fn::Exp{});
+    case UnaryOp::Log: return f(fn::Log{});
+    case UnaryOp::Sqrt: return f(fn::Sqrt{});
+    case UnaryOp::Square: return f(fn::Square{});
+    case UnaryOp::Relu: return f(fn::Relu{});
+    case UnaryOp::Sigmoid: return f(fn::Sigmoid{});
+    case UnaryOp::Tanh: return f(fn::Tanh{});
+    case UnaryOp::Silu: return f(fn::Silu{});
+    case UnaryOp::GeluTanh: return f(fn::GeluTanh{});
+  }
+  SINKLAB_FAIL("unknown UnaryOp ", int(op));
+}
+template <class F>
+decltype(auto) with_binary(BinaryOp op, F&& f) {
+  switch (op) {
+    case BinaryOp::Add: return f(fn::Add{});
+    case BinaryOp::Sub: return f(fn::Sub{});
+    case BinaryOp::Mul: return f(fn::Mul{});
+    case BinaryOp::Div: return f(fn::Div{});
+    case BinaryOp::Max: return f(fn::Max{});
+  }
+  SINKLAB_FAIL("unknown BinaryOp ", int(op));
+}
+
+template <int N, class... Ts>
+fn::BroadcastIndexer<N> indexer(const Shape& out, const Ts&... ts) {
+  const Shape* shapes[N] = {&ts.shape()...};
+  const Shape* strides[N] = {&ts.strides()...};
+  return fn::make_indexer<N>(out, shapes, strides);
+}
+
+// Sum a contiguous full-shape gradient `g` (shape `full`) down to `target`.
+template <class TIn, class TOut>
+void sum_to_raw(TOut* out, const TIn* g, const Shape& full, const Shape& target, cudaStream_t s) {
+  SINKLAB_CHECK(target.size() <= full.size(), "sum_to: ", to_string(target), " has more axes than ", to_string(full));
+  const std::size_t lead = full.size() - target.size();
+  const Shape gst = contiguous_strides(full);
+  Shape kept_shape(full.size()), kept_st(full.size()), red_shape(full.size()), red_st(full.size());
+  for (std::size_t d = 0; d < full.size(); ++d) {
+    const int64_t t = d < lead ? 1 : target[d - lead];
+    SINKLAB_CHECK(t == full[d] || t == 1, "sum_to: ", to_string(target), " does not broadcast to ", to_string(full));
+    const bool reduced = t == 1 && full[d] != 1;
+    kept_shape[d] = reduced ? 1 : full[d];
+    kept_st[d] = reduced ? 0 : gst[d];
+    red_shape[d] = reduced ? full[d] : 1;
+    red_st[d] = reduced ? gst[d] : 0;
+  }
+  const Shape* ks[1] = {&kept_shape};
+  const Shape* kt[1] = {&kept_st};
+  const Shape* rs[1] = {&red_shape};
+  const Shape* rt[1] = {&red_st};
+  // Indexers read strides directly (make_indexer would zero the strides of size-1 axes, which is what we want).
+  const auto kept = fn::make_indexer<1>(kept_shape, ks, kt);
+  const auto red = fn::make_indexer<1>(red_shape, rs, rt);
+  const int64_t n_out = numel(kept_shape), n_red = numel(red_shape);
+  if (n_out == 0) return;
+  sum_to_kernel<TIn, TOut><<<grid_for(n_out, kThreads), kThreads, 0, s>>>(out, g, kept, red, n_out, n_red);
+  SINKLAB_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+template <class T>
+Tensor<T, Cuda> unary(UnaryOp op, const Tensor<T, Cuda>& x, cudaStream_t s) {
+  auto y = Tensor<T, Cuda>::empty(x.shape(), s);
+  const int64_t n = x.numel();
+  if (n == 0) return y;
+  const auto ix = indexer<1>(x.shape(), x);
+  with_unary(op, [&](auto f) {
+    unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), ix, n, f);
+  });
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return y;
+}
+
+template <class T>
+Tensor<T, Cuda> unary_backward(UnaryOp op, const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& y, const Tensor<T, Cuda>& dy,
+                               cudaStream_t s) {
+  SINKLAB_CHECK(x.shape() == y.shape() && x.shape() == dy.shape(), "unary_backward: shapes ", to_string(x.shape()), ", ",
+                to_string(y.shape()), ", ", to_string(dy.shape()));
+  auto dx = Tensor<T, Cuda>::empty(x.shape(), s);
+  const int64_t n = x.numel();
+  if (n == 0) return dx;
+  const auto ix = indexer<3>(x.shape(), x, y, dy);
+  with_unary(op, [&](auto f) {
+    unary_bwd_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), x.data(), y.data(), dy.data(), ix, n, f);
+  });
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return dx;
+}
+
+template <class T>
+Tensor<T, Cuda> binary(BinaryOp op, const Tensor<T, Cuda>& a, const Tensor<T, Cuda>& b, cudaStream_t s) {
+  const Shape out = broadcast_shapes(a.shape(), b.shape());
+  auto z = Tensor<T, Cuda>::empty(out, s);
+  const int64_t n = z.numel();
+  if (n == 0) return z;
+  const auto ix = indexer<2>(out, a, b);
+  with_binary(op, [&](auto f) {
+    binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(z.data(), a.data(), b.data(), ix, n, f);
+  });
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return z;
+}
+
+template <class T>
+void binary_backward(BinaryOp op, const Tensor<T, Cuda>& a, const Tensor<T, Cuda>& b, const Tensor<T, Cuda>& dz,
+                     Tensor<T, Cuda>& da, Tensor<T, Cuda>& db, cudaStream_t s) {
+  const Shape out = broadcast_shapes(a.shape(), b.shape());
+  SINKLAB_CHECK(dz.shape() == out, "binary_backward: dz shape ", to_string(dz.shape()), ", expected ", to_string(out));
+  const int64_t n = numel(out);
+  auto ga = Tensor<float, Cuda>::empty(out, s), gb = Tensor<float, Cuda>::empty(out, s);
+  da = Tensor<T, Cuda>::zeros(a.shape(), s);
+  db = Tensor<T, Cuda>::zeros(b.shape(), s);
+  if (n == 0) return;
+  const auto ix = indexer<3>(out, a, b, dz);
+  with_binary(op, [&](auto f) {
+    binary_bwd_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(ga.data(), gb.data(), a.data(), b.data(), dz.data(), ix, n, f);
+  });
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  sum_to_raw(da.data(), ga.data(), out, a.shape(), s);
+  sum_to_raw(db.data(), gb.data(), out, b.shape(), s);
+}
+
+template <class T>
+Tensor<T, Cuda> sum_to(const Tensor<T, Cuda>& g, const Shape& shape, cudaStream_t s) {
+  const auto gc = g.contiguous(s);
+  auto out = Tensor<T, Cuda>::zeros(shape, s);
+  sum_to_raw(out.data(), gc.data(), gc.shape(), shape, s);
+  return out;
+}
+
+#define SINKLAB_INSTANTIATE(T)                                                                                      \
+  template Tensor<T, Cuda> unary<T>(UnaryOp, const Tensor<T, Cuda>&, cudaStream_t);                                \
+  template Tensor<T, Cuda> unary_backward<T>(UnaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&,              \
+                                             const Tensor<T, Cuda>&, cudaStream_t);                                \
+  template Tensor<T, Cuda> binary<T>(BinaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, cudaStream_t);      \
+  template void binary_backward<T>(BinaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, \
+                                   Tensor<T, Cuda>&, Tensor<T, Cuda>&, cudaStream_t);                              \
+  template Tensor<T, Cuda> sum_to<T>(const Tensor<T, Cuda>&, const Shape&, cudaStream_t);
+SINKLAB_INSTANTIATE(float)
+SINKLAB_INSTANTIATE(bf16)
+
+}  // namespace sinklab::backend::cuda

@@ -1,0 +1,167 @@
+// cuBLASLt GEMM: one process-wide handle, a 32 MiB workspace per device from the caching pool, and the heuristic's
+// first algorithm cached per GemmKey. Row-major problems are mapped to cuBLAS's column-major by plan_gemm.
+#include <cublasLt.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "sinklab/backend/cuda/gemm.cuh"
+
+namespace sinklab::backend::cuda {
+namespace {
+
+constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;  // what cuBLAS recommends for Hopper
+
+cudaDataType_t cuda_type(GemmType t) { return t == GemmType::BF16 ? CUDA_R_16BF : CUDA_R_32F; }
+
+struct LtState {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  int device = -1;
+  std::mutex mu;
+  std::unordered_map<GemmKey, cublasLtMatmulAlgo_t, GemmKeyHash> algos;
+};
+
+LtState& state() {
+  static LtState* s = [] {  // leaked: see allocator.cu on teardown order
+    auto* st = new LtState();
+    SINKLAB_CUBLAS_CHECK(cublasLtCreate(&st->handle));
+    SINKLAB_CUDA_CHECK(cudaGetDevice(&st->device));
+    st->workspace = device_allocate(kWorkspaceBytes, nullptr);
+    return st;
+  }();
+  return *s;
+}
+
+// RAII for the descriptor objects of one call.
+struct LtDescs {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  ~LtDescs() {
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (op) cublasLtMatmulDescDestroy(op);
+  }
+};
+
+void make_layout(cublasLtMatrixLayout_t* l, cudaDataType_t t, const LtLayout& x, int64_t batch) {
+  SINKLAB_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(l, t, static_cast<uint64_t>(x.rows), static_cast<uint64_t>(x.cols), x.ld));
+  if (batch > 1) {
+    const int32_t count = static_cast<int32_t>(batch);
+    SINKLAB_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count));
+    SINKLAB_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                                                          &x.batch_stride, sizeof x.batch_stride));
+  }
+}
+
+}  // namespace
+
+void gemm_raw(const GemmProblem& p, const void* a, const void* b, void* c, float alpha, float beta, cudaStream_t stream,
+              bool allow_tf32) {
+  SINKLAB_CHECK(p.m >= 0 && p.n >= 0 && p.k >= 0 && p.batch >= 1, "gemm: bad sizes m=", p.m, " n=", p.n, " k=", p.k,
+                " batch=", p.batch);
+  SINKLAB_CHECK(!(p.in_type == GemmType::F32 && p.out_type == GemmType::BF16),
+                "gemm: fp32 inputs with bf16 output is not a supported combination");
+  if (p.m == 0 || p.n == 0) return;
+  LtState& st = state();
+  int dev = 0;
+  SINKLAB_CUDA_CHECK(cudaGetDevice(&dev));
+  SINKLAB_CHECK(dev == st.device, "gemm: cuBLASLt state was created on device ", st.device, ", called on ", dev);
+  const LtPlan q = plan_gemm(p);
+
+  LtDescs d;
+  const cublasComputeType_t compute =
+      p.in_type == GemmType::F32 ? (allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F) : CUBLAS_COMPUTE_32F;
+  SINKLAB_CUBLAS_CHECK(cublasLtMatmulDescCreate(&d.op, compute, CUDA_R_32F));
+  const cublasOperation_t ta = q.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = q.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  SINKLAB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+  SINKLAB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+  make_layout(&d.a, cuda_type(p.in_type), q.a, q.batch);
+  make_layout(&d.b, cuda_type(p.in_type), q.b, q.batch);
+  make_layout(&d.c, cuda_type(p.out_type), q.c, q.batch);
+
+  cublasLtMatmulAlgo_t algo;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    const GemmKey key{p};
+    auto it = st.algos.find(key);
+    if (it == st.algos.end()) {
+      cublasLtMatmulPreference_t pref = nullptr;
+      SINKLAB_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+      const uint64_t ws = kWorkspaceBytes;
+      cublasLtMatmulHeuristicResult_t res{};
+      int found = 0;
+      cublasStatus_t status =
+          cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+      if (status == CUBLAS_STATUS_SUCCESS)
+        status = cublasLtMatmulAlgoGetHeuristic(st.handle, d.op, d.a, d.b, d.c, d.c, pref, 1, &res, &found);
+      cublasLtMatmulPreferenceDestroy(pref);
+      SINKLAB_CUBLAS_CHECK(status);
+      SINKLAB_CHECK(found > 0, "gemm: cuBLASLt found no algorithm for m=", p.m, " n=", p.n, " k=", p.k,
+                    " batch=", p.batch);
+      it = st.algos.emplace(key, res.algo).first;
+    }
+    algo = it->second;
+  }
+  // Note [row-major via column-major] (gemm_plan.hpp): A' = B, B' = A.
+  SINKLAB_CUBLAS_CHECK(cublasLtMatmul(st.handle, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c, &algo,
+                                      st.workspace, kWorkspaceBytes, stream));
+}
+
+std::size_t gemm_cache_size() {
+  LtState& st = state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  return st.algos.size();
+}
+
+template <class TOut, class TIn>
+Tensor<TOut, Cuda> matmul(const Tensor<TIn, Cuda>& a_in, const Tensor<TIn, Cuda>& b_in, bool trans_a, bool trans_b,
+                          cudaStream_t stream) {
+  static_assert(std::is_same_v<TIn, float> || std::is_same_v<TIn, bf16>, "matmul: inputs must be float or bf16");
+  static_assert(std::is_same_v<TOut, float> || std::is_same_v<TOut, bf16>, "matmul: output must be float or bf16");
+  SINKLAB_CHECK(a_in.dim() >= 2 && a_in.dim() <= 3 && b_in.dim() >= 2 && b_in.dim() <= 3, "matmul: rank 2 or 3, got ",
+                to_string(a_in.shape()), " and ", to_string(b_in.shape()));
+  const auto a = a_in.contiguous(stream);
+  const auto b = b_in.contiguous(stream);
+  const int64_t ar = a.shape()[a.dim() - 2], ac = a.shape()[a.dim() - 1];
+  const int64_t br = b.shape()[b.dim() - 2], bc = b.shape()[b.dim() - 1];
+  const int64_t m = trans_a ? ac : ar, k = trans_a ? ar : ac;
+  const int64_t kb = trans_b ? bc : br, n = trans_b ? br : bc;
+  SINKLAB_CHECK(k == kb, "matmul: inner dimensions differ: ", to_string(a.shape()), (trans_a ? "ᵀ" : ""), " · ",
+                to_string(b.shape()), (trans_b ? "ᵀ" : ""));
+  const int64_t ba = a.dim() == 3 ? a.shape()[0] : 1, bb = b.dim() == 3 ? b.shape()[0] : 1;
+  SINKLAB_CHECK(ba == bb || ba == 1 || bb == 1, "matmul: batch sizes ", ba, " and ", bb, " differ");
+  const int64_t batch = std::max(ba, bb);
+
+  GemmProblem p;
+  p.trans_a = trans_a;
+  p.trans_b = trans_b;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.lda = ac;
+  p.ldb = bc;
+  p.ldc = n;
+  p.batch = batch;
+  p.stride_a = (a.dim() == 3 && ba > 1) ? ar * ac : 0;  // 0 broadcasts a rank-2 operand over the batch
+  p.stride_b = (b.dim() == 3 && bb > 1) ? br * bc : 0;
+  p.stride_c = m * n;
+  p.in_type = std::is_same_v<TIn, bf16> ? GemmType::BF16 : GemmType::F32;
+  p.out_type = std::is_same_v<TOut, bf16> ? GemmType::BF16 : GemmType::F32;
+
+  Shape out_shape = (a.dim() == 3 || b.dim() == 3) ? Shape{batch, m, n} : Shape{m, n};
+  auto c = Tensor<TOut, Cuda>::empty(out_shape, stream);
+  if (k == 0) {
+    c = Tensor<TOut, Cuda>::zeros(out_shape, stream);
+    return c;
+  }
+  gemm_raw(p, a.data(), b.data(), c.data(), 1.0f, 0.0f, stream);
+  return c;
+}
+
+template Tensor<float, Cuda> matmul<float, float>(const Tensor<float, Cuda>&, const Tensor<float, Cuda>&, bool, bool, cudaStream_t);
+template Tensor<float, Cuda> matmul<float, bf16>(const Tensor<bf16, Cuda>&, const Tensor<bf16, Cuda>&, bool, bool, cudaStream_t);
+template Tensor<bf16, Cuda> matmul<bf16, bf16>(const Tensor<bf16, Cuda>&, const Tensor<bf16, Cuda>&, bool, bool, cudaStream_t);
+
+}  // namespace sinklab::backend::cuda

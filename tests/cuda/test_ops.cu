@@ -1,0 +1,271 @@
+// Each CUDA op vs a CPU computation in double. fp32: rtol/atol 1e-5 (1e-4 where a row sum is involved);
+// bf16: inputs are bf16-exact, outputs rounded once → rtol/atol 2e-2.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "sinklab/backend/cuda/ops.cuh"
+#include "support/check_close.hpp"
+
+using namespace sinklab;
+using namespace sinklab::backend::cuda;
+using sinklab::test::check_close;
+
+namespace {
+std::vector<double> host(const Tensor<float, Cuda>& t) {
+  const auto v = t.to_host().to_vector();
+  return {v.begin(), v.end()};
+}
+std::vector<double> host(const Tensor<bf16, Cuda>& t) {
+  const auto v = t.to_host().cast<float>().to_vector();
+  return {v.begin(), v.end()};
+}
+std::vector<double> dv(const Tensor<float>& t) {
+  const auto v = t.to_vector();
+  return {v.begin(), v.end()};
+}
+}  // namespace
+
+TEST_CASE("unary and broadcast binary ops with backward", "[gpu][ops]") {
+  auto a = Tensor<float>::randn({4, 1, 5}, 1), b = Tensor<float>::randn({3, 1}, 2), dz = Tensor<float>::randn({4, 3, 5}, 3);
+  const auto da_h = dv(a), db_h = dv(b), dz_h = dv(dz);
+  auto A = to_device(a), B = to_device(b), DZ = to_device(dz);
+  std::vector<double> z(60), ga(20, 0.0), gb(3, 0.0);
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 5; ++k) {
+        const double x = da_h[i * 5 + k], y = db_h[j], d = dz_h[(i * 3 + j) * 5 + k];
+        z[(i * 3 + j) * 5 + k] = x * y;
+        ga[i * 5 + k] += d * y;
+        gb[j] += d * x;
+      }
+  check_close(host(binary(BinaryOp::Mul, A, B)), z, 1e-5, 1e-5, "mul");
+  Tensor<float, Cuda> GA, GB;
+  binary_backward(BinaryOp::Mul, A, B, DZ, GA, GB);
+  CHECK(GA.shape() == a.shape());
+  check_close(host(GA), ga, 1e-5, 1e-5, "mul grad a");
+  check_close(host(GB), gb, 1e-5, 1e-5, "mul grad b");
+
+  std::vector<double> s(20), ds(20);
+  for (int i = 0; i < 20; ++i) {
+    const double x = da_h[i], sg = 1 / (1 + std::exp(-x));
+    s[i] = x * sg;
+    ds[i] = da_h[i] * 0 + (sg * (1 + x * (1 - sg))) * da_h[(i + 1) % 20];
+  }
+  auto Y = unary(UnaryOp::Silu, A);
+  check_close(host(Y), s, 1e-5, 1e-5, "silu");
+  auto up = Tensor<float>::zeros({4, 1, 5});
+  for (int i = 0; i < 20; ++i) up.data()[i] = float(da_h[(i + 1) % 20]);
+  check_close(host(unary_backward(UnaryOp::Silu, A, Y, to_device(up))), ds, 1e-5, 1e-5, "silu grad");
+  // non-contiguous input
+  check_close(host(unary(UnaryOp::Neg, A.permute({2, 1, 0}))), [&] {
+    std::vector<double> r;
+    for (double v : dv(a.permute({2, 1, 0}).contiguous())) r.push_back(-v);
+    return r;
+  }(), 0, 0, "neg permuted");
+}
+
+TEST_CASE("reductions", "[gpu][ops]") {
+  auto x = Tensor<float>::randn({3, 7, 5}, 4);
+  const auto h = dv(x);
+  double tot = 0;
+  for (double v : h) tot += v;
+  CHECK(sum_all(to_device(x)).to_host().item() == Approx(tot).margin(1e-4));
+  std::vector<double> s(15, 0.0), mx(15, -1e300);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 7; ++j)
+      for (int k = 0; k < 5; ++k) s[i * 5 + k] += h[(i * 7 + j) * 5 + k], mx[i * 5 + k] = std::max(mx[i * 5 + k], h[(i * 7 + j) * 5 + k]);
+  check_close(host(reduce(ReduceOp::Sum, to_device(x), 1)), s, 1e-5, 1e-5, "sum axis 1");
+  check_close(host(reduce(ReduceOp::Max, to_device(x), 1)), mx, 0, 0, "max axis 1");
+  CHECK(reduce(ReduceOp::Mean, to_device(x), -1, true).shape() == Shape{3, 7, 1});
+}
+
+TEST_CASE("softmax and log_softmax with backward", "[gpu][ops]") {
+  const int R = 6, C = 300;  // C > block size: exercises the strided row loop
+  auto x = Tensor<float>::randn({R, C}, 5, 3.0), dy = Tensor<float>::randn({R, C}, 6);
+  const auto xh = dv(x), dh = dv(dy);
+  std::vector<double> y(R * C), ly(R * C), dx(R * C), ldx(R * C);
+  for (int r = 0; r < R; ++r) {
+    double m = -1e300, s = 0, dot = 0, sd = 0;
+    for (int c = 0; c < C; ++c) m = std::max(m, xh[r * C + c]);
+    for (int c = 0; c < C; ++c) s += std::exp(xh[r * C + c] - m);
+    for (int c = 0; c < C; ++c) y[r * C + c] = std::exp(xh[r * C + c] - m) / s, ly[r * C + c] = xh[r * C + c] - m - std::log(s);
+    for (int c = 0; c < C; ++c) dot += y[r * C + c] * dh[r * C + c], sd += dh[r * C + c];
+    for (int c = 0; c < C; ++c) dx[r * C + c] = y[r * C + c] * (dh[r * C + c] - dot), ldx[r * C + c] = dh[r * C + c] - y[r * C + c] * sd;
+  }
+  auto X = to_device(x), DY = to_device(dy);
+  auto Y = softmax(X), LY = log_softmax(X);
+  check_close(host(Y), y, 1e-4, 1e-6, "softmax");
+  check_close(host(LY), ly, 1e-4, 1e-5, "log_softmax");
+  check_close(host(softmax_backward(Y, DY)), dx, 1e-4, 1e-6, "softmax grad");
+  check_close(host(log_softmax_backward(LY, DY)), ldx, 1e-4, 1e-5, "log_softmax grad");
+  auto Yb = softmax(to_device(x.cast<bf16>()));
+  check_close(host(Yb), y, 2e-2, 2e-2, "softmax bf16");
+}
+
+TEST_CASE("RMSNorm and LayerNorm forward/backward", "[gpu][ops]") {
+  const int R = 5, C = 384;
+  const double eps = 1e-5;
+  auto x = Tensor<float>::randn({R, C}, 7), w = Tensor<float>::randn({C}, 8), b = Tensor<float>::randn({C}, 9),
+       dy = Tensor<float>::randn({R, C}, 10);
+  const auto xh = dv(x), wh = dv(w), bh = dv(b), dh = dv(dy);
+  std::vector<double> ry(R * C), rdx(R * C), rdw(C, 0.0), ly(R * C), ldx(R * C), ldw(C, 0.0), ldb(C, 0.0);
+  for (int r = 0; r < R; ++r) {
+    const double* xr = &xh[r * C];
+    const double* d = &dh[r * C];
+    double ss = 0, mu = 0, var = 0;
+    for (int c = 0; c < C; ++c) ss += xr[c] * xr[c], mu += xr[c];
+    mu /= C;
+    for (int c = 0; c < C; ++c) var += (xr[c] - mu) * (xr[c] - mu);
+    var /= C;
+    const double ri = 1 / std::sqrt(ss / C + eps), li = 1 / std::sqrt(var + eps);
+    double dot = 0, sg = 0, sgx = 0;
+    for (int c = 0; c < C; ++c) {
+      dot += wh[c] * d[c] * xr[c];
+      sg += wh[c] * d[c];
+      sgx += wh[c] * d[c] * (xr[c] - mu) * li;
+    }
+    for (int c = 0; c < C; ++c) {
+      ry[r * C + c] = xr[c] * ri * wh[c];
+      rdx[r * C + c] = ri * (wh[c] * d[c] - xr[c] * ri * ri * dot / C);
+      rdw[c] += d[c] * xr[c] * ri;
+      const double xhat = (xr[c] - mu) * li;
+      ly[r * C + c] = xhat * wh[c] + bh[c];
+      ldx[r * C + c] = li * (wh[c] * d[c] - sg / C - xhat * sgx / C);
+      ldw[c] += d[c] * xhat;
+      ldb[c] += d[c];
+    }
+  }
+  auto X = to_device(x), W = to_device(w), Bb = to_device(b), DY = to_device(dy);
+  auto rn = rms_norm(X, W, float(eps));
+  check_close(host(rn.y), ry, 1e-4, 1e-5, "rms_norm");
+  Tensor<float, Cuda> dx, dw, db;
+  rms_norm_backward(X, W, rn.rstd, DY, dx, dw);
+  check_close(host(dx), rdx, 1e-4, 1e-4, "rms_norm dx");
+  check_close(host(dw), rdw, 1e-4, 1e-4, "rms_norm dw");
+  auto ln = layer_norm(X, W, Bb, float(eps));
+  check_close(host(ln.y), ly, 1e-4, 1e-5, "layer_norm");
+  layer_norm_backward(X, W, ln.mean, ln.rstd, DY, dx, dw, db);
+  check_close(host(dx), ldx, 1e-4, 1e-4, "layer_norm dx");
+  check_close(host(dw), ldw, 1e-4, 1e-4, "layer_norm dw");
+  check_close(host(db), ldb, 1e-4, 1e-4, "layer_norm db");
+  auto rb = rms_norm(to_device(x.cast<bf16>()), to_device(w.cast<bf16>()), float(eps));
+  check_close(host(rb.y), ry, 2e-2, 2e-2, "rms_norm bf16");
+}
+
+TEST_CASE("RoPE both layouts; backward inverts forward", "[gpu][ops]") {
+  const int B = 2, T = 5, D = 8;
+  const double base = 10000.0;
+  auto x = Tensor<float>::randn({B, T, D}, 11);
+  const auto xh = dv(x);
+  for (auto layout : {backend::functors::RopeLayout::RotateHalf, backend::functors::RopeLayout::Interleaved}) {
+    std::vector<double> y(xh);
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < T; ++t)
+        for (int p = 0; p < D / 2; ++p) {
+          const int i = layout == backend::functors::RopeLayout::RotateHalf ? p : 2 * p;
+          const int j = layout == backend::functors::RopeLayout::RotateHalf ? p + D / 2 : 2 * p + 1;
+          const double ang = (t + 3) * std::pow(base, -2.0 * p / D);
+          const double a = xh[(b * T + t) * D + i], c = xh[(b * T + t) * D + j];
+          y[(b * T + t) * D + i] = a * std::cos(ang) - c * std::sin(ang);
+          y[(b * T + t) * D + j] = a * std::sin(ang) + c * std::cos(ang);
+        }
+    auto Y = rope(to_device(x), layout, float(base), 3);
+    check_close(host(Y), y, 1e-5, 1e-5, "rope");
+    check_close(host(rope(Y, layout, float(base), 3, /*backward*/ true)), xh, 1e-5, 1e-5, "rope backward∘forward");
+  }
+}
+
+TEST_CASE("SwiGLU forward/backward", "[gpu][ops]") {
+  auto g = Tensor<float>::randn({3, 17}, 12), u = Tensor<float>::randn({3, 17}, 13), dh = Tensor<float>::randn({3, 17}, 14);
+  const auto gh = dv(g), uh = dv(u), dhh = dv(dh);
+  std::vector<double> h(51), dg(51), du(51);
+  for (int i = 0; i < 51; ++i) {
+    const double s = 1 / (1 + std::exp(-gh[i]));
+    h[i] = gh[i] * s * uh[i];
+    dg[i] = dhh[i] * uh[i] * s * (1 + gh[i] * (1 - s));
+    du[i] = dhh[i] * gh[i] * s;
+  }
+  auto G = to_device(g), U = to_device(u);
+  check_close(host(swiglu(G, U)), h, 1e-5, 1e-6, "swiglu");
+  Tensor<float, Cuda> DG, DU;
+  swiglu_backward(G, U, to_device(dh), DG, DU);
+  check_close(host(DG), dg, 1e-5, 1e-6, "swiglu dg");
+  check_close(host(DU), du, 1e-5, 1e-6, "swiglu du");
+}
+
+TEST_CASE("cross-entropy forward/backward with ignored rows", "[gpu][ops]") {
+  const int N = 4, V = 1000;
+  auto x = Tensor<float>::randn({N, V}, 15, 2.0);
+  auto t = Tensor<int32_t>::from({N}, {3, -1, 999, 0});
+  const auto xh = dv(x);
+  double loss = 0;
+  std::vector<double> dx(N * V, 0.0), lse(N);
+  for (int r = 0; r < N; ++r) {
+    double m = -1e300, s = 0;
+    for (int c = 0; c < V; ++c) m = std::max(m, xh[r * V + c]);
+    for (int c = 0; c < V; ++c) s += std::exp(xh[r * V + c] - m);
+    lse[r] = m + std::log(s);
+  }
+  const double dl = 1.5, count = 3;
+  for (int r = 0; r < N; ++r) {
+    const int tr = t.data()[r];
+    if (tr < 0) continue;
+    loss += (lse[r] - xh[r * V + tr]) / count;
+    for (int c = 0; c < V; ++c) dx[r * V + c] = dl / count * (std::exp(xh[r * V + c] - lse[r]) - (c == tr));
+  }
+  auto X = to_device(x);
+  auto T = to_device(t);
+  auto out = cross_entropy(X, T);
+  CHECK(out.loss.to_host().item() == Approx(loss).epsilon(1e-5));
+  CHECK(out.count.to_host().item() == 3.0f);
+  check_close(host(cross_entropy_backward(X, T, out, to_device(Tensor<float>::scalar(float(dl))))), dx, 1e-4, 1e-7, "ce grad");
+}
+
+TEST_CASE("embedding gather and deterministic scatter-add backward", "[gpu][ops]") {
+  const int V = 10, D = 6, N = 9;
+  auto w = Tensor<float>::randn({V, D}, 16), dy = Tensor<float>::randn({N, D}, 17);
+  auto ids = Tensor<int32_t>::from({N}, {3, 1, 3, 9, 0, 3, 1, 7, 3});
+  const auto wh = dv(w), dh = dv(dy);
+  std::vector<double> y(N * D), dw(V * D, 0.0);
+  for (int n = 0; n < N; ++n)
+    for (int d = 0; d < D; ++d) y[n * D + d] = wh[ids.data()[n] * D + d], dw[ids.data()[n] * D + d] += dh[n * D + d];
+  auto I = to_device(ids);
+  check_close(host(embedding(to_device(w), I)), y, 0, 0, "embedding");
+  const auto g1 = host(embedding_backward(to_device(dy), I, V));
+  check_close(g1, dw, 1e-6, 1e-6, "embedding grad");
+  CHECK(host(embedding_backward(to_device(dy), I, V)) == g1);  // bitwise deterministic
+  CHECK_THROWS_AS(embedding(to_device(w), to_device(Tensor<int32_t>::from({1}, {V}))), Error);
+}
+
+TEST_CASE("AdamW multi-tensor step with bf16 copies", "[gpu][ops]") {
+  const std::vector<int64_t> sizes{5, 10000, 1};
+  std::vector<Tensor<float, Cuda>> W, M, Vv, G;
+  std::vector<Tensor<bf16, Cuda>> W16;
+  std::vector<AdamWParam<float>> params;
+  std::vector<std::vector<double>> wh, gh;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    auto w = Tensor<float>::randn({sizes[i]}, 20 + i), g = Tensor<float>::randn({sizes[i]}, 30 + i);
+    wh.push_back(dv(w));
+    gh.push_back(dv(g));
+    W.push_back(to_device(w));
+    M.push_back(Tensor<float, Cuda>::zeros({sizes[i]}));
+    Vv.push_back(Tensor<float, Cuda>::zeros({sizes[i]}));
+    G.push_back(to_device(g));
+    W16.push_back(Tensor<bf16, Cuda>::zeros({sizes[i]}));
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    params.push_back({W[i].data(), M[i].data(), Vv[i].data(), G[i].data(), W16[i].data(), sizes[i], i == 1 ? 0.1f : 0.0f});
+  const AdamWHyper hp{1e-2f, 0.9f, 0.95f, 1e-8f, 1};
+  adamw_multi_tensor(params, hp);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    std::vector<double> want(sizes[i]);
+    const double wd = i == 1 ? 0.1 : 0.0;
+    for (int64_t k = 0; k < sizes[i]; ++k) {
+      const double g = gh[i][k], m = 0.1 * g, v = 0.05 * g * g;
+      want[k] = wh[i][k] * (1 - 1e-2 * wd) - 1e-2 * (m / 0.1) / (std::sqrt(v / 0.05) + 1e-8);
+    }
+    check_close(host(W[i]), want, 1e-5, 1e-5, "adamw w");
+    check_close(host(W16[i]), want, 1e-2, 1e-2, "adamw bf16 copy");
+  }
+}
