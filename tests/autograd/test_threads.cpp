@@ -47,6 +47,13 @@ TEST_CASE("threads: matmul, sum, rms_norm, cross_entropy and embedding are bit-i
     sum(y).backward();
     return cat({y.value(), a.grad(), b.grad()});
   });
+  // K above Eigen's single-thread K block (~300 for float): Eigen's own threading would change the bits here.
+  check_invariant("matmul, large K, both transposes", [] {
+    auto a = randf({768, 600}, 150), b = randf({700, 768}, 151);
+    const auto y = matmul(a, b, true, true);  // (600 × 768) · (768 × 700)
+    y.backward(Tensor<float>::randn(y.shape(), 152));
+    return cat({y.value(), a.grad(), b.grad()});
+  });
   check_invariant("sum", [] {
     auto x = randf({300, 257}, 143);
     const auto s = sum(x), s0 = sum(x, 0), s1 = mean(x, 1);

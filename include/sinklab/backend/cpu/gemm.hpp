@@ -1,7 +1,14 @@
 #pragma once
-// GEMM on CPU tensors through Eigen (threaded by Eigen over M/N, so results do not depend on the thread count).
+// GEMM on CPU tensors through Eigen, threaded by sinklab over a fixed grid of output tiles.
 // matmul(a, b, ta, tb): op(a) (…, M, K) × op(b) (…, K, N), where op transposes the last two axes when asked.
 // Batch axes must match exactly, or b may be 2-D and shared by every batch (the Linear-layer case).
+//
+// Why not Eigen's own threading: with more than one thread Eigen picks a different K blocking (kc), so for K above
+// a few hundred the summation order, and so the bits, depend on the thread count. Here every tile of the output is
+// one single-threaded Eigen product whose blocking depends only on the tile's shape, and the tiles are fixed by the
+// problem shape alone, so results are bit-identical for any thread count (tests/autograd/test_threads.cpp).
+#include <algorithm>
+
 #include "sinklab/core/parallel.hpp"
 #include "sinklab/tensor/tensor.hpp"
 
@@ -11,19 +18,35 @@ namespace detail {
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// Output tile of the deterministic grid: large enough that packing costs ~1% of the tile's FLOPs.
+inline constexpr int64_t kGemmTileRows = 256, kGemmTileCols = 512;
+// Below this many multiply-adds a product runs on the calling thread (fork/join would cost more than it saves).
+inline constexpr int64_t kGemmParallelFlops = int64_t(1) << 21;
+
 // out (M×N) (+)= op(A) op(B) on raw row-major blocks.
 template <class T>
 void gemm_block(const T* a, int64_t ar, int64_t ac, bool ta, const T* b, int64_t br, int64_t bc, bool tb, T* out,
                 bool accumulate) {
   Eigen::Map<const RowMat<T>> A(a, ar, ac), B(b, br, bc);
-  const int64_t m = ta ? ac : ar, n = tb ? br : bc;
+  const int64_t m = ta ? ac : ar, n = tb ? br : bc, k = ta ? ar : ac;
   Eigen::Map<RowMat<T>> C(out, m, n);
-  auto run = [&](const auto& x, const auto& y) {
+  const int64_t tiles_m = (m + kGemmTileRows - 1) / kGemmTileRows, tiles_n = (n + kGemmTileCols - 1) / kGemmTileCols;
+  const int64_t tiles = tiles_m * tiles_n;
+  auto tile = [&](int64_t t, const auto& x, const auto& y) {
+    const int64_t i0 = (t / tiles_n) * kGemmTileRows, j0 = (t % tiles_n) * kGemmTileCols;
+    const int64_t mi = std::min(kGemmTileRows, m - i0), nj = std::min(kGemmTileCols, n - j0);
+    auto c = C.block(i0, j0, mi, nj);
     if (accumulate)
-      C.noalias() += x * y;
+      c.noalias() += x.middleRows(i0, mi) * y.middleCols(j0, nj);
     else
-      C.noalias() = x * y;
+      c.noalias() = x.middleRows(i0, mi) * y.middleCols(j0, nj);
   };
+  auto run = [&](const auto& x, const auto& y) {
+    const bool par = tiles > 1 && m * n * k >= kGemmParallelFlops;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t t = 0; t < tiles; ++t) tile(t, x, y);
+  };
+  if (m == 0 || n == 0) return;
   if (!ta && !tb) run(A, B);
   if (!ta && tb) run(A, B.transpose());
   if (ta && !tb) run(A.transpose(), B);
@@ -56,7 +79,8 @@ Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in, bool ta = false, 
     detail::gemm_block(a.data(), nb * ar, ac, false, b.data(), br, bc, tb, out.data(), false);
     return out;
   }
-  const bool par = nb > 1 && m * n * k < (1 << 20);  // small per-batch GEMMs: parallelise over the batch
+  // Small per-batch GEMMs: parallelise over the batch (each product then runs serially, being nested).
+  const bool par = nb > 1 && m * n * k < (1 << 20);
 #pragma omp parallel for if (par)
   for (int64_t i = 0; i < nb; ++i)
     detail::gemm_block(a.data() + i * ar * ac, ar, ac, ta, b.data() + (shared_b ? 0 : i * br * bc), br, bc, tb,
