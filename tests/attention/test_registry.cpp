@@ -1,5 +1,6 @@
 // The named registry: names, aliases, errors with suggestions, docs/VARIANTS.md freshness, visit_variant, and the
 // probe weights of DESIGN §4.
+#include <functional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -136,19 +137,31 @@ TEST_CASE("probe weights follow DESIGN §4", "[attention][weights]") {
     }
   }
   SECTION("unnormalised score maps use w/(Σw + 1e-8); feature kernels |w|/(Σ|w| + 1e-8)") {
-    for (const char* name : {"sigmoid", "kernel_linear", "softmax_divs"}) {
+    // Each expected weight is computed here from the kernel's definition, not by the library.
+    const double scale = 1.0 / std::sqrt(8.0);
+    auto sigmoid = [](double s) { return 1.0 / (1.0 + std::exp(-s)); };
+    auto clamped_exp = [](double s) { return std::exp(std::min(s, 5.0)); };
+    auto identity_abs = [](double s) { return std::abs(s); };  // φ = identity: κ = q·k·scale, proxy takes |κ|
+    const std::pair<const char*, std::function<double(double)>> cases[] = {
+        {"sigmoid", sigmoid}, {"kernel_linear", identity_abs}, {"softmax_divs", clamped_exp}};
+    for (const auto& [name, w] : cases) {
+      INFO(name);
       const auto a = attn::AnyAttention<double>::create(name);
       const auto pd = make_problem<double>(a, 1, 1, 1, S, 8, 3);
       std::vector<double> A(std::size_t(S) * S);
       a.weights(pd.p, pd.inputs(), A.data());
       for (int r = 0; r < S; ++r) {
+        std::vector<double> row(S, 0.0);
         double sum = 0;
-        for (int c = 0; c < S; ++c) {
-          sum += A[r * S + c];
-          REQUIRE(A[r * S + c] >= 0);
+        for (int c = 0; c <= r; ++c) {
+          double s = 0;
+          for (int d = 0; d < 8; ++d) s += pd.q[r * 8 + d] * pd.k[c * 8 + d];
+          row[c] = w(s * scale);
+          sum += row[c];
         }
-        REQUIRE(sum == Approx(1.0).epsilon(1e-6));
+        for (int c = 0; c < S; ++c) REQUIRE(A[r * S + c] == Approx(row[c] / (sum + 1e-8)).epsilon(1e-10).margin(1e-15));
       }
     }
   }
+
 }
