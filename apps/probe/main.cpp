@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,35 @@ static void check_known(const Args& a, std::initializer_list<const char*> known)
   }
 }
 
+// An integer option, with an error that names it (std::stoll alone says only "stoll").
+static int64_t int_option(const Args& a, const std::string& key, int64_t def) {
+  const std::string v = a.get(key, std::to_string(def));
+  std::size_t used = 0;
+  int64_t x = 0;
+  try {
+    x = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected an integer, got '", v, "'");
+  return x;
+}
+
+static double double_option(const Args& a, const std::string& key, double def) {
+  std::ostringstream d;
+  d << def;
+  const std::string v = a.get(key, d.str());
+  std::size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected a number, got '", v, "'");
+  return x;
+}
+
 static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
   std::vector<std::string> v;
   for (int64_t i = 0; i < n; ++i) v.push_back(std::to_string(i + base));
@@ -75,9 +105,10 @@ static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
 static int cmd_sink(const Args& a) {
   check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--eps", "--seed", "--out"});
   const auto m = apps::load_model(a.get("--model"));
-  const int64_t T = std::stoll(a.get("--seq-len", "64")), N = std::stoll(a.get("--samples", "100"));
-  const double eps = std::stod(a.get("--eps", "0.3"));
-  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, std::stoull(a.get("--seed", "0")));
+  const int64_t T = int_option(a, "--seq-len", 64), N = int_option(a, "--samples", 100);
+  const double eps = double_option(a, "--eps", 0.3);
+  SINKLAB_CHECK(T >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
+  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, uint64_t(int_option(a, "--seed", 0)));
   const auto r = probe::run_probe(*m.model, seqs, 16, false);
   const fs::path out = a.get("--out", "probe_out");
   fs::create_directories(out);
@@ -130,8 +161,9 @@ static int cmd_sink(const Args& a) {
 static int cmd_norms(const Args& a) {
   check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--seed", "--out"});
   const auto m = apps::load_model(a.get("--model"));
-  const int64_t T = std::stoll(a.get("--seq-len", "64")), N = std::stoll(a.get("--samples", "100"));
-  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, std::stoull(a.get("--seed", "0")));
+  const int64_t T = int_option(a, "--seq-len", 64), N = int_option(a, "--samples", 100);
+  SINKLAB_CHECK(T >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
+  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, uint64_t(int_option(a, "--seed", 0)));
   const auto r = probe::run_probe(*m.model, seqs, 16, true);
   const fs::path out = a.get("--out", "probe_out");
   fs::create_directories(out);
@@ -207,6 +239,11 @@ static int cmd_attention(const Args& a) {
   SINKLAB_CHECK(q.defined() && k.defined() && v.defined(), a.get("--input"), ": needs tensors q, k and v");
   SINKLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.shape() == k.shape(), a.get("--input"), ": q ", to_string(q.shape()),
                 ", k ", to_string(k.shape()), ", v ", to_string(v.shape()), " must be (B, H, S, D) with k and v alike");
+  const int64_t B = q.size(0), H = q.size(1), Hkv = k.size(1), S = q.size(2), D = q.size(3);
+  SINKLAB_CHECK(k.size(0) == B && k.size(2) == S && k.size(3) == D, a.get("--input"), ": k ", to_string(k.shape()),
+                " does not match q ", to_string(q.shape()), " (expected (", B, ", Hkv, ", S, ", ", D, "))");
+  SINKLAB_CHECK(!(a.opt.count("--window") && a.opt.count("--prefix")),
+                "--window and --prefix select different masks; give one of them");
   attention::WindowSpec w;
   const std::string mask = a.get("--mask", a.opt.count("--window") ? "sliding" : a.opt.count("--prefix") ? "prefix" : "causal");
   w.mask = mask == "causal" ? attention::MaskKind::causal
@@ -214,35 +251,54 @@ static int cmd_attention(const Args& a) {
            : mask == "prefix" ? attention::MaskKind::prefix
            : mask == "full" ? attention::MaskKind::full
                             : throw Error("--mask: expected causal, sliding, prefix or full, got '" + mask + "'");
-  w.window = std::stoi(a.get("--window", "0"));
-  w.prefix = std::stoi(a.get("--prefix", "0"));
+  w.window = int(int_option(a, "--window", 0));
+  w.prefix = int(int_option(a, "--prefix", 0));
+  SINKLAB_CHECK(w.mask != attention::MaskKind::sliding || w.window >= 1, "--mask sliding needs --window W >= 1");
   const Tensor<float> k_slot = tensor("k_slot"), v_slot = tensor("v_slot");
+  SINKLAB_CHECK(k_slot.defined() || !v_slot.defined(), a.get("--input"),
+                ": 'v_slot' needs a 'k_slot' (a value slot without a key slot is never attended to)");
   if (k_slot.defined()) w.slot = v_slot.defined() ? attention::SlotKind::kv : attention::SlotKind::k;
   const auto op = attention::AnyAttention<float>::create(a.get("--variant"), w);
   attention::AttentionParams<float> p;
-  p.B = int(q.size(0)), p.H = int(q.size(1)), p.Hkv = int(k.size(1)), p.S = int(q.size(2)), p.D = int(q.size(3));
+  p.B = int(B), p.H = int(H), p.Hkv = int(Hkv), p.S = int(S), p.D = int(D);
   p.window = w;
   attention::check_shape(p);
-  const char* names[] = {"g_in", "g_out", "norm_weight", "norm_bias", "sink", "k_slot", "v_slot", "mlp_w1", "mlp_w2"};
+  const auto& tr = op.traits();
+  // Every optional tensor: whether this variant uses it, and the one shape it must have. A tensor the variant does
+  // not use is an error rather than a silent all-zero gradient.
+  struct Optional {
+    const char* name;
+    bool used;
+    Shape shape;
+  };
+  const Optional optional[] = {
+      {"g_in", tr.in_gate, {B, H, S}},
+      {"g_out", tr.out_gate, tr.out_gate_elementwise ? Shape{B, H, S, D} : Shape{B, H, S}},
+      {"norm_weight", tr.norm_weight, {D}},
+      {"norm_bias", tr.norm_bias, {D}},
+      {"sink", tr.sink_logit, {H}},
+      {"k_slot", k_slot.defined(), {H, D}},
+      {"v_slot", v_slot.defined(), {H, D}},
+      {"mlp_w1", tr.mlp, {D, D}},
+      {"mlp_w2", tr.mlp, {D, D}},
+  };
   std::map<std::string, Tensor<float>> extra;
-  for (const char* n : names) extra[n] = tensor(n);
+  for (const auto& o : optional) {
+    extra[o.name] = tensor(o.name);
+    const Tensor<float>& t = extra[o.name];
+    SINKLAB_CHECK(!o.used || t.defined(), "variant '", op.name(), "' needs tensor '", o.name, "' of shape ",
+                  to_string(o.shape), " in ", a.get("--input"));
+    SINKLAB_CHECK(o.used || !t.defined(), a.get("--input"), ": tensor '", o.name, "' is not used by variant '",
+                  op.name(), "'; remove it");
+    if (t.defined())
+      SINKLAB_CHECK(t.shape() == o.shape, a.get("--input"), ": tensor '", o.name, "' has shape ", to_string(t.shape()),
+                    "; variant '", op.name(), "' expects ", to_string(o.shape));
+  }
   auto ptr = [](const Tensor<float>& t) -> const float* { return t.defined() ? t.data() : nullptr; };
   const attention::Inputs<float> inputs{q.data(), k.data(), v.data(), ptr(extra["g_in"]), ptr(extra["g_out"]),
                                         ptr(extra["norm_weight"]), ptr(extra["norm_bias"]), ptr(extra["sink"]),
                                         ptr(extra["k_slot"]), ptr(extra["v_slot"]), ptr(extra["mlp_w1"]),
                                         ptr(extra["mlp_w2"])};
-  const auto& tr = op.traits();
-  auto require = [&](bool needed, const char* name) {
-    SINKLAB_CHECK(!needed || extra[name].defined(), "variant '", op.name(), "' needs tensor '", name, "' in ",
-                  a.get("--input"));
-  };
-  require(tr.in_gate, "g_in");
-  require(tr.out_gate, "g_out");
-  require(tr.norm_weight, "norm_weight");
-  require(tr.norm_bias, "norm_bias");
-  require(tr.sink_logit, "sink");
-  require(tr.mlp, "mlp_w1");
-  require(tr.mlp, "mlp_w2");
   Tensor<float> o(q.shape()), rmax({q.size(0), q.size(1), q.size(2)}), rsum(rmax.shape()), pre(q.shape());
   attention::Outputs<float> outs{o.data(), {rmax.data(), rsum.data(), pre.data()}};
   op.forward(p, inputs, outs);
@@ -256,8 +312,8 @@ static int cmd_attention(const Args& a) {
     g["dq"] = Tensor<float>(q.shape());
     g["dk"] = Tensor<float>(k.shape());
     g["dv"] = Tensor<float>(v.shape());
-    for (const char* n : names)
-      if (extra[n].defined()) g[std::string("d") + n] = Tensor<float>(extra[n].shape());
+    for (const auto& [n, t] : extra)
+      if (t.defined()) g["d" + n] = Tensor<float>(t.shape());
     auto gp = [&](const std::string& n) -> float* { return g.count(n) ? g[n].data() : nullptr; };
     attention::Grads<float> grads{gp("dq"), gp("dk"), gp("dv"), gp("dg_in"), gp("dg_out"), gp("dnorm_weight"),
                                   gp("dnorm_bias"), gp("dsink"), gp("dk_slot"), gp("dv_slot"), gp("dmlp_w1"), gp("dmlp_w2")};
