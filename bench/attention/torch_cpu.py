@@ -87,6 +87,68 @@ def v_softpick(q, k, v, mask):
     return (F.relu(x) / (x.abs().sum(-1, keepdim=True) + 1e-6)) @ v
 
 
+def v_softmax_sink(q, k, v, mask, sink=None):  # gpt-oss: a learnable logit per head joins the denominator
+    H = q.shape[1]
+    b = torch.zeros(1, H, 1, 1) if sink is None else sink
+    s = scores(q, k).masked_fill(~mask, float("-inf"))
+    m = torch.maximum(s.amax(-1, keepdim=True), b)
+    e = (s - m).exp()
+    return (e / (e.sum(-1, keepdim=True) + (b - m).exp())) @ v
+
+
+def v_gated_attention(q, k, v, mask):  # Qwen G1: elementwise sigmoid gate on the SDPA output
+    g = torch.sigmoid(torch.ones_like(q) * 0.3)
+    return g * v_softmax(q, k, v, mask)
+
+
+def v_gated_softmax(q, k, v, mask):  # RNN paper: in gate on v, ÷ n_i, out gate (headwise), LayerNorm over head dim
+    B, H, S, D = q.shape
+    g_in = torch.sigmoid(torch.full((B, H, S, 1), 0.2))
+    g_out = torch.sigmoid(torch.full((B, H, S, 1), -0.1))
+    w = masked(scores(q, k).clamp(max=5).exp(), mask)
+    o = g_out * ((w @ (g_in * v)) / mask.sum(-1, keepdim=True))
+    return F.layer_norm(o, (D,), eps=1e-5)
+
+
+def v_taylor(q, k, v, mask, terms=80):  # Σ_{n<80} sⁿ/n!, row-normalised, as the paper describes
+    s = scores(q, k)
+    w, term = torch.ones_like(s), torch.ones_like(s)
+    for n in range(1, terms):
+        term = term * s / n
+        w = w + term
+    w = masked(w, mask)
+    return (w / w.sum(-1, keepdim=True)) @ v
+
+
+def v_sigmoid_bias(q, k, v, mask):  # σ(s − log n)
+    n = mask.sum(-1, keepdim=True).to(q.dtype)
+    return masked(torch.sigmoid(scores(q, k) - n.log()), mask) @ v
+
+
+def v_elu_norm(q, k, v, mask):
+    w = masked(F.elu(scores(q, k)) + 1, mask)
+    return (w / (w.sum(-1, keepdim=True) + 1e-8)) @ v
+
+
+def v_kernel_elu_norm(q, k, v, mask):
+    w = masked((F.elu(q) + 1) @ (F.elu(k) + 1).transpose(-1, -2) / math.sqrt(q.shape[-1]), mask)
+    return (w / (w.sum(-1, keepdim=True) + 1e-8)) @ v
+
+
+_MLP = {}
+
+
+def v_kernel_mlp_norm(q, k, v, mask):  # shared 2-layer ReLU MLP feature map, ÷ max(|Σ|, 1)
+    D = q.shape[-1]
+    if D not in _MLP:
+        g = torch.Generator().manual_seed(1)
+        _MLP[D] = (torch.randn(D, D, generator=g) / math.sqrt(D), torch.randn(D, D, generator=g) / math.sqrt(D))
+    w1, w2 = _MLP[D]
+    phi = lambda x: F.relu(x @ w1.T) @ w2.T
+    w = masked(phi(q) @ phi(k).transpose(-1, -2) / math.sqrt(D), mask)
+    return (w / w.sum(-1, keepdim=True).abs().clamp(min=1)) @ v
+
+
 VARIANTS = {
     "softmax": v_softmax,
     "softmax1": v_softmax1,
@@ -97,6 +159,14 @@ VARIANTS = {
     "sigmoid_norm": v_sigmoid_norm,
     "linear_elu": v_linear_elu,
     "softpick": v_softpick,
+    "softmax_sink": v_softmax_sink,
+    "gated_attention": v_gated_attention,
+    "gated_softmax": v_gated_softmax,
+    "softmax_taylor_80terms": v_taylor,
+    "sigmoid_bias": v_sigmoid_bias,
+    "elu_norm": v_elu_norm,
+    "kernel_elu_norm": v_kernel_elu_norm,
+    "kernel_mlp_norm": v_kernel_mlp_norm,
 }
 
 
@@ -112,10 +182,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", help="bench_attention --benchmark_out JSON")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave PyTorch's default)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: every core, as sinklab uses)")
+    ap.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    import os
+    torch.set_num_threads(args.threads or os.cpu_count())
+    if args.only:
+        for name in list(VARIANTS):
+            if name not in args.only:
+                del VARIANTS[name]
     if hasattr(F, "scaled_dot_product_attention"):
         VARIANTS["softmax(sdpa)"] = v_sdpa
     ours = {}

@@ -66,7 +66,7 @@ done
 check "sink.json holds Sink_k for k = 1..10" /usr/bin/python3 -c "
 import json, sys; j = json.load(open('$out/sink.json'))
 assert len(j['sink']) == 10 and all(0 <= x <= 100 for x in j['sink']), j['sink']
-assert 'alpha' in j and 'loss' in j"
+assert len(j['alpha']) == 2 and 'mean_loss' in j"
 "$probe" norms --model "$work/run/final" --synthetic random --seq-len 16 --samples 4 --out "$out" >"$work/norms.log" 2>&1
 check "probe norms exits 0" test $? -eq 0
 for f in norms.json norms_hidden.svg norms_hidden.csv norms_keys.svg norms_values.svg; do

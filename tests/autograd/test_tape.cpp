@@ -52,6 +52,23 @@ TEST_CASE("tape: intermediate gradients are released unless retain_grad()", "[au
   CHECK(x.has_grad());
 }
 
+TEST_CASE("tape: a retained gradient is not propagated again by a later backward()", "[autograd][tape]") {
+  auto x = leaf({3}, 134);
+  auto k = exp(x);
+  k.retain_grad();
+  sum(k).backward();  // dx = exp(x)
+  auto y = leaf({3}, 135);
+  sum(mul(y, y)).backward();  // a second, unrelated graph: must not push k's old gradient into x again
+  const auto ex = exp(x).value().to_vector();
+  const auto gx = x.grad().to_vector();
+  for (std::size_t i = 0; i < ex.size(); ++i) CHECK(gx[i] == Approx(ex[i]).epsilon(1e-12));
+  // A second backward through k accumulates like a leaf does: k.grad = 1 + 2, x.grad = exp(x) · (1 + 2)
+  sum(mul_scalar(k, 2.0)).backward();
+  CHECK(k.grad().to_vector() == std::vector<double>(3, 3.0));
+  const auto gx2 = x.grad().to_vector();
+  for (std::size_t i = 0; i < ex.size(); ++i) CHECK(gx2[i] == Approx(3 * ex[i]).epsilon(1e-12));
+}
+
 TEST_CASE("tape: anomaly mode names the op and its forward call site", "[autograd][tape][anomaly]") {
   auto x = leaf_of({2}, {0, 1});
   {

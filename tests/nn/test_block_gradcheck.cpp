@@ -35,7 +35,13 @@ TEST_CASE("llama gradcheck: post-LN, GELU/ReLU/GeGLU FFNs, positional schemes", 
   c.ffn = nn::FfnKind::ReGLU, c.pos = nn::PosKind::ALiBi;
   gradcheck_model(c);
   c = {};
-  c.ffn = nn::FfnKind::Swish, c.pos = nn::PosKind::RelativeBucket, c.rope_interleaved = true;
+  c.ffn = nn::FfnKind::Swish, c.pos = nn::PosKind::RelativeBucket;
+  gradcheck_model(c);
+  c = {};
+  c.pos = nn::PosKind::NoPE;
+  gradcheck_model(c);
+  c = {};
+  c.rope_interleaved = true;  // llama2.c's RoPE layout
   gradcheck_model(c);
 }
 

@@ -20,6 +20,9 @@ TEST_CASE("config: base chains, overrides and unknown keys", "[train]") {
   CHECK_THROWS_WITH(train::load_config(dir / "typo.json", {}),
                     Catch::Contains("weight_decy") && Catch::Contains("weight_decay") && Catch::Contains("typo.json"));
   CHECK_THROWS_WITH(train::load_config(dir / "child.json", {"train.stepz=3"}), Catch::Contains("steps"));
+  // data.train as one path is the list of that path
+  const auto one = train::load_config(dir / "child.json", {"data.train=corpus.txt"});
+  CHECK(one["data"]["train"] == io::Json::array({"corpus.txt"}));
   std::ofstream(dir / "loop.json") << R"({"base": "loop.json"})";
   CHECK_THROWS_WITH(train::load_config(dir / "loop.json", {}), Catch::Contains("loops"));
   fs::remove_all(dir);

@@ -18,22 +18,30 @@ namespace sinklab::autograd {
 template <class T>
 struct VarImpl {
   Tensor<T> value;
-  Tensor<T> grad;  // undefined until a gradient arrives
+  // Leaves: the gradient accumulated over backward() calls. Non-leaves: only with retain_grad, likewise accumulated.
+  Tensor<T> grad;
+  // Non-leaves: the gradient arriving in the backward pass now running; consumed when the node runs, so a later
+  // backward() never propagates it a second time.
+  Tensor<T> incoming;
   bool requires_grad = false;
   bool retain_grad = false;
   std::shared_ptr<NodeBase> grad_fn;  // null for leaves
   std::string name;
 
+  static void add_into(Tensor<T>& dst, const Tensor<T>& g) {
+    if (!dst.defined()) {
+      dst = g.clone();  // own it: backward functions may hand the same tensor to several inputs
+    } else {
+      auto d = dst.array();
+      const Tensor<T> gc = g.contiguous();
+      d += gc.array();
+    }
+  }
+
   void accumulate(const Tensor<T>& g) {
     SINKLAB_CHECK(g.shape() == value.shape(), "gradient of shape ", to_string(g.shape()), " for a value of shape ",
                   to_string(value.shape()), name.empty() ? "" : " (", name, name.empty() ? "" : ")");
-    if (!grad.defined()) {
-      grad = g.clone();  // own it: backward functions may hand the same tensor to several inputs
-    } else {
-      auto dst = grad.array();
-      const Tensor<T> gc = g.contiguous();
-      dst += gc.array();
-    }
+    add_into(grad_fn ? incoming : grad, g);
   }
 };
 
@@ -111,17 +119,21 @@ class Node final : public NodeBase {
 
   bool run_backward() override {
     auto out = out_.lock();
-    if (!out || !out->grad.defined()) return false;
-    fn_(out->grad);
-    if (!out->retain_grad) out->grad = Tensor<T>();
+    if (!out || !out->incoming.defined()) return false;
+    const Tensor<T> g = std::move(out->incoming);
+    out->incoming = Tensor<T>();
+    fn_(g);
+    if (out->retain_grad) VarImpl<T>::add_into(out->grad, g);
     return true;
   }
 
   std::string first_nonfinite_input() const override {
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
       const auto& in = inputs_[i];
-      if (!in.requires_grad() || !in.has_grad()) continue;
-      const auto g = in.grad().contiguous();
+      if (!in.requires_grad()) continue;
+      const Tensor<T>& fresh = in.is_leaf() ? in.grad() : in.impl()->incoming;
+      if (!fresh.defined()) continue;
+      const auto g = fresh.contiguous();
       for (int64_t k = 0; k < g.numel(); ++k)
         if (!std::isfinite(static_cast<double>(g.data()[k])))
           return "input " + std::to_string(i) + (in.name().empty() ? "" : " '" + in.name() + "'");

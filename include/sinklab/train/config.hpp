@@ -12,11 +12,19 @@
 namespace sinklab::train {
 
 namespace detail {
+// data.train and data.val take one path or a list of them; store the list form so the schema check sees an array.
+inline void paths_as_lists(io::Json& cfg) {
+  if (!cfg.is_object() || !cfg.contains("data") || !cfg["data"].is_object()) return;
+  for (const char* k : {"train", "val"})
+    if (cfg["data"].contains(k) && cfg["data"][k].is_string()) cfg["data"][k] = io::Json::array({cfg["data"][k]});
+}
+
 inline io::Json load_layered(const std::filesystem::path& file, std::set<std::string>& seen) {
   const std::string key = std::filesystem::weakly_canonical(file).string();
   SINKLAB_CHECK(!seen.count(key), file.string(), ": \"base\" chain loops back to this file");
   seen.insert(key);
   io::Json cfg = io::load_json(file);
+  paths_as_lists(cfg);
   io::check_config(cfg, default_config(), file.string());
   io::Json out = io::Json::object();
   if (cfg.contains("base") && !cfg["base"].get<std::string>().empty()) {
@@ -59,6 +67,7 @@ inline io::Json load_config(const std::filesystem::path& file, const std::vector
   }
   io::Json sets = io::Json::object();
   io::apply_overrides(sets, overrides);
+  detail::paths_as_lists(sets);
   io::check_config(sets, default_config(), "--set");
   io::detail::merge_into(out, sets);
   out["base"] = "";

@@ -209,6 +209,7 @@ class Trainer {
     TrainResult res;
     auto t0 = std::chrono::steady_clock::now();
     int64_t tokens_since = 0;
+    const int64_t first_step = step_;  // the progress line's rate counts only the tokens of this process
     while (step_ < stop_at) {
       if (stop_requested()) {
         res.interrupted = true;
@@ -228,7 +229,7 @@ class Trainer {
       ++step_;
       tokens_since += tokens_per_step;
       res.last_loss = loss_sum / double(accum);
-      progress.update(step_, res.last_loss, step_ * tokens_per_step);
+      progress.update(step_, res.last_loss, (step_ - first_step) * tokens_per_step);
       nlohmann::json rec;
       const bool log_now = step_ % every == 0 || step_ == total;
       if (log_now) {
@@ -243,7 +244,8 @@ class Trainer {
         rec["step"] = step_;
         rec["val_loss"] = res.last_val_loss;
       }
-      if (probe_every > 0 && (step_ % probe_every == 0 || step_ == total)) {
+      // No validation block, no probe (rather than an error that ends the run without a checkpoint).
+      if (probe_every > 0 && data_.val->num_blocks() > 0 && (step_ % probe_every == 0 || step_ == total)) {
         const auto pr = probe();
         const double eps = lg["probe_eps"].get<double>();
         rec["step"] = step_;

@@ -89,6 +89,8 @@ Var<T> pow(const Var<T>& a, T p, std::source_location loc = std::source_location
                         loc);
 }
 
+// Operator shorthands. An operator cannot take a defaulted std::source_location, so anomaly mode names this header
+// for them; call add/sub/mul/div directly where the report should name your line.
 template <class T>
 Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
 template <class T>
