@@ -9,7 +9,9 @@ packages=(
   catch2 libbenchmark-dev                            # tests and benchmarks
   libsentencepiece-dev sentencepiece                 # BPE/unigram tokenizers
   fortunes                                           # the embedded default's English corpus (plain text)
-  python3 python3-torch python3-numpy                # PyTorch CPU comparisons in bench/
+  python3 python3-torch python3-numpy                # PyTorch CPU comparisons in bench/ and tests/apps
+  libopenblas0-pthread                               # PyTorch's BLAS: without it Debian's torch runs the
+                                                     # reference BLAS, ~100x slower, an unfair comparison
 )
 
 missing=()

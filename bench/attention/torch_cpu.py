@@ -178,6 +178,16 @@ def timeit(fn, reps):
     return (time.perf_counter() - t0) / reps
 
 
+
+def sgemm_ceiling(n=2048, reps=3):
+    """PyTorch's SGEMM (Debian: OpenBLAS) at n x n x n, GFLOP/s: the machine's measured ceiling for bench/README."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return reps * 2.0 * n ** 3 / (time.perf_counter() - t0) * 1e-9
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", help="bench_attention --benchmark_out JSON")
@@ -197,7 +207,7 @@ def main():
     if args.ours:
         for b in json.load(open(args.ours))["benchmarks"]:
             ours[b["name"].replace("/real_time", "")] = b["real_time"] * {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1}[b["time_unit"]]
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
     print(f"{'pass':8} {'variant':46} {'shape':12} {'torch ms':>9} {'GFLOP/s':>8} {'ours ms':>8} {'GFLOP/s':>8} {'ours/torch':>10}")
     for S, D in ((1024, 64), (2048, 96)):
         q, k, v = make(S, D)

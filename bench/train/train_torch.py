@@ -106,6 +106,16 @@ def bench(name, min_time=3.0):
     return {"tokens_per_s": n / dt, "GFLOP/s": n * flops / dt * 1e-9, "params_M": N * 1e-6}
 
 
+
+def sgemm_ceiling(n=2048, reps=3):
+    """PyTorch's SGEMM (Debian: OpenBLAS) at n x n x n, GFLOP/s: the machine's measured ceiling for bench/README."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return reps * 2.0 * n ** 3 / (time.perf_counter() - t0) * 1e-9
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ours", help="bench_train --benchmark_out JSON, for the ratio column")
@@ -117,7 +127,7 @@ def main():
     if args.ours:
         for b in json.load(open(args.ours))["benchmarks"]:
             ours[b.get("label", "")] = b
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
     print(f"{'shape':6} {'params':>8} {'torch tok/s':>12} {'torch GFLOP/s':>14} {'sinklab tok/s':>14} {'ratio':>6}")
     for name in SHAPES:
         r = bench(name)
