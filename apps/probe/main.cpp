@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "model_source.hpp"
@@ -67,34 +68,28 @@ static void check_known(const Args& a, std::initializer_list<const char*> known)
   }
 }
 
-// An integer option, with an error that names it (std::stoll alone says only "stoll").
-static int64_t int_option(const Args& a, const std::string& key, int64_t def) {
-  const std::string v = a.get(key, std::to_string(def));
-  std::size_t used = 0;
-  int64_t x = 0;
-  try {
-    x = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected an integer, got '", v, "'");
-  return x;
-}
-
-static double double_option(const Args& a, const std::string& key, double def) {
+// A numeric option, with an error that names it (std::stoll alone says only "stoll").
+template <class T>
+static T number_option(const Args& a, const std::string& key, T def) {
   std::ostringstream d;
   d << def;
   const std::string v = a.get(key, d.str());
   std::size_t used = 0;
-  double x = 0;
+  T x{};
   try {
-    x = std::stod(v, &used);
+    if constexpr (std::is_integral_v<T>)
+      x = T(std::stoll(v, &used));
+    else
+      x = T(std::stod(v, &used));
   } catch (const std::exception&) {
     used = 0;
   }
-  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected a number, got '", v, "'");
+  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected ", std::is_integral_v<T> ? "an integer" : "a number",
+                ", got '", v, "'");
   return x;
 }
+static int64_t int_option(const Args& a, const std::string& key, int64_t def) { return number_option(a, key, def); }
+static double double_option(const Args& a, const std::string& key, double def) { return number_option(a, key, def); }
 
 static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
   std::vector<std::string> v;

@@ -13,8 +13,14 @@ import json
 import math
 import time
 
+import os
+import sys
+
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_ceiling import sgemm_ceiling  # noqa: E402
 
 
 def causal_mask(S):
@@ -179,15 +185,6 @@ def timeit(fn, reps):
 
 
 
-def sgemm_ceiling(n=2048, reps=3):
-    """PyTorch's SGEMM (Debian: OpenBLAS) at n x n x n, GFLOP/s: the machine's measured ceiling for bench/README."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return reps * 2.0 * n ** 3 / (time.perf_counter() - t0) * 1e-9
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ours", help="bench_attention --benchmark_out JSON")
@@ -195,7 +192,6 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: every core, as sinklab uses)")
     ap.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     args = ap.parse_args()
-    import os
     torch.set_num_threads(args.threads or os.cpu_count())
     if args.only:
         for name in list(VARIANTS):

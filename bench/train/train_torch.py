@@ -13,9 +13,15 @@ import json
 import math
 import time
 
+import os
+import sys
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_ceiling import sgemm_ceiling  # noqa: E402
 
 SHAPES = {  # name: vocab, d_model, layers, heads, d_ff, batch, seq (as bench_train.cpp)
     "tiny": (258, 128, 4, 4, 384, 16, 64),
@@ -107,21 +113,11 @@ def bench(name, min_time=3.0):
 
 
 
-def sgemm_ceiling(n=2048, reps=3):
-    """PyTorch's SGEMM (Debian: OpenBLAS) at n x n x n, GFLOP/s: the machine's measured ceiling for bench/README."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return reps * 2.0 * n ** 3 / (time.perf_counter() - t0) * 1e-9
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ours", help="bench_train --benchmark_out JSON, for the ratio column")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     args = ap.parse_args()
-    import os
     torch.set_num_threads(args.threads or os.cpu_count())
     ours = {}
     if args.ours:

@@ -67,6 +67,20 @@ check "sink.json holds Sink_k for k = 1..10" /usr/bin/python3 -c "
 import json, sys; j = json.load(open('$out/sink.json'))
 assert len(j['sink']) == 10 and all(0 <= x <= 100 for x in j['sink']), j['sink']
 assert len(j['alpha']) == 2 and 'mean_loss' in j"
+# Raw token ids, for models without a tokenizer: a JSON list of lists, and an llm.c .bin token file (header of 256
+# int32: magic 20240520, version 1, token count; then uint16 tokens). Both hold the same 8 sequences of 17 tokens.
+/usr/bin/python3 -c "
+import json, struct
+seqs = [[(7 * i + 3 * j) % 250 + 5 for j in range(17)] for i in range(8)]
+json.dump(seqs, open('$work/ids.json', 'w'))
+flat = [t for s in seqs for t in s]
+hdr = [20240520, 1, len(flat)] + [0] * 253
+open('$work/ids.bin', 'wb').write(struct.pack('<256i', *hdr) + struct.pack('<%dH' % len(flat), *flat))"
+"$probe" sink --model "$work/run/final" --data "$work/ids.json" --seq-len 16 --samples 8 --out "$work/probe_json" >/dev/null 2>&1
+"$probe" sink --model "$work/run/final" --data "$work/ids.bin" --seq-len 16 --samples 8 --out "$work/probe_bin" >/dev/null 2>&1
+check "token ids as JSON and as an llm.c .bin give the same probe" /usr/bin/python3 -c "
+import json; a = json.load(open('$work/probe_json/sink.json')); b = json.load(open('$work/probe_bin/sink.json'))
+assert a['samples'] == 8 and a['alpha'] == b['alpha'] and a['mean_loss'] == b['mean_loss']"
 "$probe" norms --model "$work/run/final" --synthetic random --seq-len 16 --samples 4 --out "$out" >"$work/norms.log" 2>&1
 check "probe norms exits 0" test $? -eq 0
 for f in norms.json norms_hidden.svg norms_hidden.csv norms_keys.svg norms_values.svg; do
@@ -74,6 +88,20 @@ for f in norms.json norms_hidden.svg norms_hidden.csv norms_keys.svg norms_value
 done
 "$probe" plot "$work/run" >"$work/plot.log" 2>&1
 check "probe plot draws loss.svg and sink.svg" bash -c "test -s '$work/run/loss.svg' && test -s '$work/run/sink.svg'"
+
+# The same checkpoint read as a Hugging Face LLaMA directory (config.json without our "sinklab" block): the HF loader
+# must rebuild the same model, so the two probes agree to the last digit.
+mkdir -p "$work/hf"
+cp "$work/run/final/model.safetensors" "$work/hf/"
+/usr/bin/python3 -c "
+import json; j = json.load(open('$work/run/final/config.json')); j.pop('sinklab')
+json.dump(j, open('$work/hf/config.json', 'w'))"
+"$probe" sink --model "$work/hf" --synthetic random --seq-len 16 --samples 4 --out "$work/probe_hf" >/dev/null 2>&1
+"$probe" sink --model "$work/run/final" --synthetic random --seq-len 16 --samples 4 --out "$work/probe_ours" >/dev/null 2>&1
+check "a Hugging Face directory of our checkpoint probes identically" /usr/bin/python3 -c "
+import json; a = json.load(open('$work/probe_hf/sink.json')); b = json.load(open('$work/probe_ours/sink.json'))
+assert a['model_kind'] == 'huggingface' and b['model_kind'] == 'sinklab', (a['model_kind'], b['model_kind'])
+assert a['alpha'] == b['alpha'] and a['mean_loss'] == b['mean_loss']"
 
 expect_error "probe: missing model names the path" "$work/nope" "$probe" sink --model "$work/nope" --synthetic random
 expect_error "probe: a non-integer option names it" "--seq-len" \
