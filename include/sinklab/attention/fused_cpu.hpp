@@ -135,11 +135,15 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
             }
           }
           Eigen::Map<ArrRow<T>> pa(prow, C);
-          pa = K::weight_vec(sa, m[r]);
-          if constexpr (K::separate_mass)
-            l[r] += K::mass_vec(sa, m[r]).sum();
-          else
-            l[r] += pa.sum();
+          if constexpr (requires { K::forward_row(sa, m[r], pa); }) {
+            l[r] += K::forward_row(sa, m[r], pa);
+          } else {
+            pa = K::weight_vec(sa, m[r]);
+            if constexpr (K::separate_mass)
+              l[r] += K::mass_vec(sa, m[r]).sum();
+            else
+              l[r] += pa.sum();
+          }
           continue;
         }
       }
@@ -265,11 +269,15 @@ void backward_kv_task(const Context<V, T>& c, int b, int hk, const Saved<T>& sv,
             if (!partial) {
               const Eigen::Map<const ArrRow<T>> sa(srow, C), dpa(dprow, C);
               Eigen::Map<ArrRow<T>> pa(prow, C), dsa(dsrow, C);
-              pa = K::weight_vec(sa, mi);
-              if constexpr (K::separate_mass)
-                dsa = K::dweight_vec(sa, mi, pa) * dpa + K::dmass_vec(sa, mi) * dli;
-              else
-                dsa = K::dweight_vec(sa, mi, pa) * (dpa + dli);
+              if constexpr (requires { K::backward_row(sa, mi, dpa, dli, pa, dsa); }) {
+                K::backward_row(sa, mi, dpa, dli, pa, dsa);
+              } else {
+                pa = K::weight_vec(sa, mi);
+                if constexpr (K::separate_mass)
+                  dsa = K::dweight_vec(sa, mi, pa) * dpa + K::dmass_vec(sa, mi) * dli;
+                else
+                  dsa = K::dweight_vec(sa, mi, pa) * (dpa + dli);
+              }
               continue;
             }
           }
