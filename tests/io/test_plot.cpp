@@ -31,6 +31,12 @@ TEST_CASE("heatmap SVG and CSV", "[io][plot]") {
   CHECK(count(svg, "#440154") >= 1);  // vmin colour
   CHECK(count(svg, "#fde725") >= 1);  // vmax colour
   CHECK(io::read_text_file(dir / "h.csv") == "row,h0,h1,h2\nL0,0,0.5,1\nL1,0.25,nan,0.75\n");
+  // a small grid under a long title: the canvas widens so the title is not clipped (≈ 8.5 px per glyph at 15 px)
+  opt.title = std::string(70, 'x');
+  io::write_heatmap(dir / "wide.svg", std::span<const double>(v), 2, 3, opt);
+  const auto wide = io::read_text_file(dir / "wide.svg");
+  const auto at = wide.find("width=\"") + 7;
+  CHECK(std::stod(wide.substr(at, wide.find('"', at) - at)) >= 8.5 * 70);
 }
 
 TEST_CASE("line plot SVG and CSV, linear and log", "[io][plot]") {

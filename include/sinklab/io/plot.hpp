@@ -131,7 +131,10 @@ inline void write_heatmap(const std::filesystem::path& svg_path, std::span<const
 
   const double cell = std::clamp(640.0 / static_cast<double>(std::max(rows, cols)), 2.0, 40.0);
   const double left = 90, top = 50, pw = cell * cols, ph = cell * rows;
-  const double width = left + pw + 110, height = top + ph + 60;
+  // Wide enough for the title too: a small grid (4 layers x 4 heads) is narrower than its title at 15 px.
+  std::size_t title_chars = 0;
+  for (unsigned char ch : opt.title) title_chars += (ch & 0xC0) != 0x80;  // UTF-8 code points
+  const double width = std::max(left + pw + 110, 8.5 * static_cast<double>(title_chars) + 40), height = top + ph + 60;
   const std::size_t row_every = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(12.0 / cell)));
   const std::size_t col_every = row_every;
 
