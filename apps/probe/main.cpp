@@ -88,8 +88,26 @@ static T number_option(const Args& a, const std::string& key, T def) {
                 ", got '", v, "'");
   return x;
 }
-static int64_t int_option(const Args& a, const std::string& key, int64_t def) { return number_option(a, key, def); }
-static double double_option(const Args& a, const std::string& key, double def) { return number_option(a, key, def); }
+
+// What `sink` and `norms` share: the model, the sequences to probe and the output directory.
+struct ProbeInput {
+  apps::LoadedModel m;
+  int64_t seq_len = 0;
+  std::vector<std::vector<int32_t>> seqs;
+  fs::path out;
+};
+static ProbeInput probe_input(const Args& a) {
+  ProbeInput in;
+  in.m = apps::load_model(a.get("--model"));
+  in.seq_len = number_option<int64_t>(a, "--seq-len", 64);
+  const int64_t N = number_option<int64_t>(a, "--samples", 100);
+  SINKLAB_CHECK(in.seq_len >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
+  in.seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), in.m, in.seq_len, N,
+                                 uint64_t(number_option<int64_t>(a, "--seed", 0)));
+  in.out = a.get("--out", "probe_out");
+  fs::create_directories(in.out);
+  return in;
+}
 
 static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
   std::vector<std::string> v;
@@ -99,14 +117,12 @@ static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
 
 static int cmd_sink(const Args& a) {
   check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--eps", "--seed", "--out"});
-  const auto m = apps::load_model(a.get("--model"));
-  const int64_t T = int_option(a, "--seq-len", 64), N = int_option(a, "--samples", 100);
-  const double eps = double_option(a, "--eps", 0.3);
-  SINKLAB_CHECK(T >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
-  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, uint64_t(int_option(a, "--seed", 0)));
-  const auto r = probe::run_probe(*m.model, seqs, 16, false);
-  const fs::path out = a.get("--out", "probe_out");
-  fs::create_directories(out);
+  const double eps = number_option<double>(a, "--eps", 0.3);
+  const ProbeInput in = probe_input(a);
+  const auto& m = in.m;
+  const int64_t T = in.seq_len;
+  const fs::path& out = in.out;
+  const auto r = probe::run_probe(*m.model, in.seqs, 16, false);
   nlohmann::json j;
   j["model"] = a.get("--model");
   j["model_kind"] = m.kind;
@@ -155,13 +171,11 @@ static int cmd_sink(const Args& a) {
 
 static int cmd_norms(const Args& a) {
   check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--seed", "--out"});
-  const auto m = apps::load_model(a.get("--model"));
-  const int64_t T = int_option(a, "--seq-len", 64), N = int_option(a, "--samples", 100);
-  SINKLAB_CHECK(T >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
-  const auto seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), m, T, N, uint64_t(int_option(a, "--seed", 0)));
-  const auto r = probe::run_probe(*m.model, seqs, 16, true);
-  const fs::path out = a.get("--out", "probe_out");
-  fs::create_directories(out);
+  const ProbeInput in = probe_input(a);
+  const auto& m = in.m;
+  const int64_t T = in.seq_len;
+  const fs::path& out = in.out;
+  const auto r = probe::run_probe(*m.model, in.seqs, 16, true);
   nlohmann::json j;
   j["model"] = a.get("--model");
   j["seq_len"] = T;
@@ -246,8 +260,8 @@ static int cmd_attention(const Args& a) {
            : mask == "prefix" ? attention::MaskKind::prefix
            : mask == "full" ? attention::MaskKind::full
                             : throw Error("--mask: expected causal, sliding, prefix or full, got '" + mask + "'");
-  w.window = int(int_option(a, "--window", 0));
-  w.prefix = int(int_option(a, "--prefix", 0));
+  w.window = int(number_option<int64_t>(a, "--window", 0));
+  w.prefix = int(number_option<int64_t>(a, "--prefix", 0));
   SINKLAB_CHECK(w.mask != attention::MaskKind::sliding || w.window >= 1, "--mask sliding needs --window W >= 1");
   const Tensor<float> k_slot = tensor("k_slot"), v_slot = tensor("v_slot");
   SINKLAB_CHECK(k_slot.defined() || !v_slot.defined(), a.get("--input"),
