@@ -13,8 +13,12 @@ inline constexpr std::size_t shard_count = 8;
 template <class V, class T>
 constexpr AttentionOpsT<T> ops_t() {
   AttentionOpsT<T> o{&fused_forward<V, T>,      &fused_backward<V, T>,    &reference_forward<V, T>,
-                     &reference_backward<V, T>, &attention_weights<V, T>, nullptr};
-  if constexpr (V::has_recurrent_form) o.recurrent_forward = &recurrent_forward<V, T>;
+                     &reference_backward<V, T>, &attention_weights<V, T>, nullptr,
+                     nullptr};
+  if constexpr (V::has_recurrent_form) {
+    o.recurrent_forward = &recurrent_forward<V, T>;
+    o.recurrent_backward = &recurrent_backward<V, T>;
+  }
   return o;
 }
 

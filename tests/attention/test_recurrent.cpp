@@ -1,5 +1,5 @@
-// Feature kernels: the O(S·d²) chunked recurrence == the quadratic fused form (and its saved statistics drive the
-// same backward), with and without sink slots.
+// Feature kernels: the O(S·d²) chunked recurrence == the quadratic fused form, forward and backward, with and without
+// sink slots, with grouped KV heads and with an input gate.
 #include "problem.hpp"
 
 using namespace sinklab::test;
@@ -15,7 +15,8 @@ TEST_CASE("chunked recurrent form == quadratic form for feature kernels", "[atte
   attn::WindowSpec w;
   w.slot = static_cast<attn::SlotKind>(slot);
   const auto a = attn::AnyAttention<double>::create(name, w);
-  const auto pd = make_problem<double>(a, 2, 2, 1, 150, 32, 9 + slot);
+  const int H = GENERATE(2, 4), Hkv = H == 2 ? 1 : 2;  // GQA: each kv head serves 2 query heads
+  const auto pd = make_problem<double>(a, 2, H, Hkv, 150, 32, 9 + slot);
   const auto quad = run_fused(a, pd);
   Result<double> rec;
   rec.size_like(pd);
@@ -23,7 +24,7 @@ TEST_CASE("chunked recurrent form == quadratic form for feature kernels", "[atte
   const auto in = pd.inputs();
   a.recurrent_forward(pd.p, in, out);
   auto g = rec.grads();
-  a.backward(pd.p, in, out.saved, pd.dout.data(), g);
+  a.recurrent_backward(pd.p, in, out.saved, pd.dout.data(), g);
   check_result(rec, quad, 1e-10, describe(a, 150, 32) + " recurrent vs quadratic");
   // float too
   const auto pf = pd.cast<float>();
@@ -34,6 +35,30 @@ TEST_CASE("chunked recurrent form == quadratic form for feature kernels", "[atte
   check_rel(recf.o, quad.o, 2e-3, describe(a, 150, 32) + " recurrent f32");
 }
 
+// No registered feature variant has an input gate, so compose one: the recurrence must carry g_in·v and give dg_in.
+TEST_CASE("recurrent form with an input gate == quadratic form", "[attention][recurrent]") {
+  using Gated = attn::Variant<attn::kernel::Feature<attn::kernel::phi::EluPlus1>,
+                              attn::Normalizer<attn::row::RowSum<>>, attn::gate::In>;
+  // a registered in-gated variant sizes the problem (g_in, dg_in); the composed type runs on it
+  const auto sizing = attn::AnyAttention<double>::create("gated_softmax_no_out_gate_no_norm");
+  const auto pd = make_problem<double>(sizing, 2, 4, 2, 130, 32, 21);
+  REQUIRE(!pd.g_in.empty());
+  const auto in = pd.inputs();
+  Result<double> quad, rec;
+  quad.size_like(pd);
+  rec.size_like(pd);
+  auto oq = quad.outputs(), orc = rec.outputs();
+  auto gq = quad.grads(), gr = rec.grads();
+  attn::fused_forward<Gated, double>(pd.p, in, oq);
+  attn::fused_backward<Gated, double>(pd.p, in, oq.saved, pd.dout.data(), gq);
+  attn::recurrent_forward<Gated, double>(pd.p, in, orc);
+  attn::recurrent_backward<Gated, double>(pd.p, in, orc.saved, pd.dout.data(), gr);
+  check_result(rec, quad, 1e-10, "EluPlus1 + in gate, recurrent vs quadratic");
+  double gate_grad = 0;
+  for (double x : rec.dg_in) gate_grad += std::abs(x);
+  CHECK(gate_grad > 0);  // the gate gradient is really there, not zeros on both sides
+}
+
 TEST_CASE("recurrent form rejects what it cannot do", "[attention][recurrent]") {
   const auto sliding = attn::AnyAttention<double>::create("linear_elu", {attn::MaskKind::sliding, 4});
   const auto pd = make_problem<double>(sliding, 1, 1, 1, 8, 4, 1);
@@ -41,6 +66,9 @@ TEST_CASE("recurrent form rejects what it cannot do", "[attention][recurrent]") 
   r.size_like(pd);
   auto out = r.outputs();
   REQUIRE_THROWS_AS(sliding.recurrent_forward(pd.p, pd.inputs(), out), sinklab::Error);
+  auto g = r.grads();
+  REQUIRE_THROWS_WITH(sliding.recurrent_backward(pd.p, pd.inputs(), out.saved, pd.dout.data(), g),
+                      Catch::Contains("causal without score bias"));
   REQUIRE_THROWS_WITH(attn::AnyAttention<double>::create("softmax").recurrent_forward(pd.p, pd.inputs(), out),
                       Catch::Contains("no recurrent form"));
 }

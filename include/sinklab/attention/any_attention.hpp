@@ -32,6 +32,7 @@ struct AttentionOpsT {
   void (*reference_backward)(const AttentionParams<T>&, const Inputs<T>&, const T*, Grads<T>&);
   void (*weights)(const AttentionParams<T>&, const Inputs<T>&, T*);
   void (*recurrent_forward)(const AttentionParams<T>&, const Inputs<T>&, Outputs<T>&);  // null: no recurrent form
+  void (*recurrent_backward)(const AttentionParams<T>&, const Inputs<T>&, const Saved<T>&, const T*, Grads<T>&);
 };
 
 struct AttentionOps {
@@ -96,6 +97,13 @@ class AnyAttention {
     SINKLAB_CHECK(ops().recurrent_forward, "attention variant '", name(), "' has no recurrent form");
     p.window = window_;
     ops().recurrent_forward(p, in, out);
+  }
+  // Its backward, O(S·d²) too; takes the Saved statistics of either forward (they are the same).
+  void recurrent_backward(AttentionParams<T> p, const Inputs<T>& in, const Saved<T>& saved, const T* dout,
+                          Grads<T>& g) const {
+    SINKLAB_CHECK(ops().recurrent_backward, "attention variant '", name(), "' has no recurrent form");
+    p.window = window_;
+    ops().recurrent_backward(p, in, saved, dout, g);
   }
   void reference_forward(AttentionParams<T> p, const Inputs<T>& in, T* o, Saved<T> saved = {}) const {
     p.window = window_;

@@ -324,11 +324,13 @@ void sum_partials(const std::vector<T>& parts, int count, int width, T* dst) {
     for (int w = 0; w < width; ++w) dst[w] += parts[std::size_t(p) * width + w];
 }
 
-}  // namespace detail
-
-template <class V, class T>
-void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g) {
-  static_assert(is_variant_v<V>, "fused_backward<V, T>: V must be a sinklab::attention::Variant<K, N, G, W>");
+// The backward around stage B: (A) before it, (C) and (D) after. `stage_b(c, dA, dL, dQp, dKp)` fills dKp, g.dv and
+// g.dg_in and adds the key columns' share to dQp (which holds the slot's share from stage A); dQp/dKp are the
+// gradients in feature space for feature kernels. The quadratic tiles (fused_backward) and the chunked recurrence
+// (recurrent_backward) are the two stage Bs.
+template <class V, class T, class StageB>
+void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g,
+                   StageB&& stage_b) {
   using K = typename V::kernel;
   using G = typename V::gate;
   using Vec = typename V::vector_stage;
@@ -405,11 +407,8 @@ void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Save
     if constexpr (Row::uses_sink_logit) psink[bh] = dsink;
   }
 
-  // (B) key blocks, owned per (b, kv head)
-  const int BHkv = B * p.Hkv;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int t = 0; t < BHkv; ++t)
-    detail::backward_kv_task(c, t / p.Hkv, t % p.Hkv, sv, dA.data(), dL.data(), dQp, dKp, g.dv, g.dg_in);
+  // (B) the key columns
+  stage_b(c, dA.data(), dL.data(), dQp, dKp);
 
   // (C) feature-map backward
   std::vector<T> pks_sum(c.slot ? std::size_t(H) * D : 0);
@@ -470,6 +469,21 @@ void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Save
         for (int b = 0; b < B; ++b) acc += pvs[(std::size_t(b) * H + h) * D + d];
         g.dv_slot[std::size_t(h) * D + d] = acc;
       }
+}
+
+}  // namespace detail
+
+template <class V, class T>
+void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g) {
+  static_assert(is_variant_v<V>, "fused_backward<V, T>: V must be a sinklab::attention::Variant<K, N, G, W>");
+  detail::backward_with<V>(p, in, sv, dout, g,
+                           [&](const detail::Context<V, T>& c, const T* dA, const T* dL, T* dQp, T* dKp) {
+                             // key blocks, owned per (b, kv head)
+                             const int BHkv = p.B * p.Hkv;
+#pragma omp parallel for schedule(dynamic, 1)
+                             for (int t = 0; t < BHkv; ++t)
+                               detail::backward_kv_task(c, t / p.Hkv, t % p.Hkv, sv, dA, dL, dQp, dKp, g.dv, g.dg_in);
+                           });
 }
 
 }  // namespace sinklab::attention
