@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <sstream>
 
 #include "sinklab/tensor.hpp"
 
+using sinklab::HostCache;
 using sinklab::Shape;
 using sinklab::Tensor;
 
@@ -66,4 +69,40 @@ TEST_CASE("tensor: printing is readable", "[tensor]") {
   std::ostringstream os;
   os << Tensor<double>::arange(4).reshape({2, 2});
   CHECK(os.str() == "Tensor(2, 2) [[0, 1], [2, 3]]");
+}
+
+// core/host_cache.hpp: large buffers are reused, and reuse never leaks old contents into a zeros tensor.
+TEST_CASE("host cache: large buffers are reused; Tensor(shape) is still zeros; a zero limit disables caching",
+          "[tensor][host_cache]") {
+  auto& cache = HostCache::instance();
+  const Shape big{512, 1024};  // 2 MiB, above min_cached_bytes
+  const float* first = nullptr;
+  {
+    Tensor<float> t = Tensor<float>::full(big, 7.f);
+    first = t.data();
+  }
+  const std::size_t hits = cache.hits();
+  {
+    Tensor<float> z(big);  // takes the block just freed, dirty with 7s
+    CHECK(z.data() == first);
+    CHECK(cache.hits() == hits + 1);
+    const auto v = z.to_vector();
+    CHECK(std::all_of(v.begin(), v.end(), [](float x) { return x == 0.f; }));
+    CHECK(reinterpret_cast<std::uintptr_t>(z.data()) % HostCache::alignment == 0);
+  }
+  {
+    Tensor<float> e = Tensor<float>::empty(big);  // uninitialised: only shape and storage are promised
+    CHECK(e.shape() == big);
+    CHECK(e.is_contiguous());
+    CHECK_THROWS_WITH(Tensor<float>::empty({2, -1}), Catch::Contains("negative dimension"));
+  }
+  const std::size_t limit = cache.limit();
+  cache.release();
+  CHECK(cache.cached_bytes() == 0);
+  cache.set_limit(0);
+  { Tensor<float> t(big); }
+  CHECK(cache.cached_bytes() == 0);  // went back to the OS
+  cache.set_limit(limit);
+  { Tensor<float> t(big); }
+  CHECK(cache.cached_bytes() >= std::size_t(big[0] * big[1]) * sizeof(float));
 }

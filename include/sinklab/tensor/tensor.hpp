@@ -14,6 +14,7 @@
 #include "sinklab/core/bf16.hpp"
 #include "sinklab/core/device.hpp"
 #include "sinklab/core/error.hpp"
+#include "sinklab/core/host_cache.hpp"
 #include "sinklab/core/rng.hpp"
 #include "sinklab/core/shape.hpp"
 
@@ -21,7 +22,7 @@ namespace sinklab {
 
 namespace detail {
 template <class T>
-using HostBuffer = std::vector<T, Eigen::aligned_allocator<T>>;
+using HostBuffer = std::vector<T, HostAllocator<T>>;  // 64-byte aligned, large blocks reused (core/host_cache.hpp)
 }
 
 template <class T, class Device = Cpu>
@@ -48,6 +49,15 @@ class Tensor<T, Cpu> {
   }
 
   static Tensor zeros(Shape s) { return Tensor(std::move(s)); }
+  // Uninitialised contiguous tensor, for outputs that are overwritten entirely (GEMM results, copies).
+  static Tensor empty(Shape s) {
+    for (auto d : s) SINKLAB_CHECK(d >= 0, "negative dimension in shape ", to_string(s));
+    Tensor t;
+    t.buf_ = std::make_shared<detail::HostBuffer<T>>(static_cast<std::size_t>(sinklab::numel(s)));
+    t.strides_ = contiguous_strides(s);
+    t.shape_ = std::move(s);
+    return t;
+  }
   static Tensor full(Shape s, T v) {
     Tensor t(std::move(s));
     t.fill_(v);
@@ -170,7 +180,7 @@ class Tensor<T, Cpu> {
   }
   Tensor contiguous() const { return is_contiguous() ? *this : clone(); }
   Tensor clone() const {
-    Tensor out(shape_);
+    Tensor out = empty(shape_);
     copy_strided(out.data());
     return out;
   }

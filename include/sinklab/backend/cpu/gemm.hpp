@@ -72,7 +72,7 @@ Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in, bool ta = false, 
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor<T> out(out_shape);
+  Tensor<T> out = Tensor<T>::empty(out_shape);  // every element is written below
   const int64_t nb = sinklab::numel(batch);
   if (shared_b && !ta) {
     // Fold the batch into M: one large GEMM parallelises far better than many small ones.
