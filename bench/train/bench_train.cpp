@@ -37,14 +37,16 @@ void BM_train_step(benchmark::State& state) {
     in.data()[i] = int32_t((i * 7919) % s.vocab);
     tg.data()[i] = int32_t((i * 104729 + 1) % s.vocab);
   }
-  for (auto _ : state) {
+  auto step = [&] {
     for (auto& p : params) p.var.zero_grad();
     auto loss = model.loss(in, tg);
     loss.backward();
     optim::clip_grad_norm(params, 1.0);
     opt.step(1e-4);
     benchmark::DoNotOptimize(loss.value().data());
-  }
+  };
+  step();  // warm-up (first-touch of optimiser state and cached buffers), as train_torch.py does
+  for (auto _ : state) step();
   const double tokens = double(s.batch * s.seq), N = double(model.num_parameters());
   const double flops_per_token = 6.0 * N + 6.0 * double(s.layers) * double(s.seq) * double(s.d_model);
   state.SetLabel(s.name);

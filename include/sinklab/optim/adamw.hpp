@@ -1,10 +1,14 @@
 #pragma once
 // AdamW (Loshchilov & Hutter 2019): Adam moments with decoupled weight decay θ ← θ − lr·λ·θ applied before the
 // Adam step, as torch.optim.AdamW does. State (m, v, step) serialises to tensors for exact resume.
+#include <Eigen/Core>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "sinklab/backend/functors/adamw.hpp"
+#include "sinklab/core/parallel.hpp"
 #include "sinklab/nn/module.hpp"
 
 namespace sinklab::optim {
@@ -37,21 +41,49 @@ class AdamW {
       const T* g = gc.data();
       T* m = m_[i].data();
       T* v = v_[i].data();
-      const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps, wd = decay ? cfg_.weight_decay : 0.0;
+      const double wd = decay ? cfg_.weight_decay : 0.0;
       const int64_t n = p.var.numel();
+      if constexpr (std::is_same_v<T, float>) {
+        update_f32(w, m, v, g, n, lr, wd, bc1, bc2);
+      } else {
+        const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
 #pragma omp parallel for if (n > kParallelGrain)
-      for (int64_t k = 0; k < n; ++k) {
-        const double gk = g[k];
-        const double mk = b1 * m[k] + (1 - b1) * gk;
-        const double vk = b2 * v[k] + (1 - b2) * gk * gk;
-        m[k] = static_cast<T>(mk);
-        v[k] = static_cast<T>(vk);
-        const double denom = std::sqrt(vk / bc2) + eps;
-        w[k] = static_cast<T>(double(w[k]) * (1.0 - lr * wd) - lr * (mk / bc1) / denom);
+        for (int64_t k = 0; k < n; ++k) {
+          const double gk = g[k];
+          const double mk = b1 * m[k] + (1 - b1) * gk;
+          const double vk = b2 * v[k] + (1 - b2) * gk * gk;
+          m[k] = static_cast<T>(mk);
+          v[k] = static_cast<T>(vk);
+          const double denom = std::sqrt(vk / bc2) + eps;
+          w[k] = static_cast<T>(double(w[k]) * (1.0 - lr * wd) - lr * (mk / bc1) / denom);
+        }
       }
     }
   }
 
+  // The CUDA kernel's formula (backend/functors/adamw.hpp: fp32, the same operations in the same order) as Eigen
+  // array expressions, because the plain loop does not vectorise (sqrtf may set errno). Each element is computed on
+  // its own, so the thread count does not matter.
+  void update_f32(float* w, float* m, float* v, const float* g, int64_t n, double lr, double wd, double bc1,
+                  double bc2) const {
+    const backend::functors::AdamWStep f{float(lr), float(cfg_.beta1), float(cfg_.beta2),
+                                         float(cfg_.eps), float(bc1), float(bc2)};
+    const float decay = 1.0f - f.lr * float(wd);
+    constexpr int64_t chunk = int64_t(1) << 14;
+    const int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t k0 = c * chunk, len = std::min(chunk, n - k0);
+      using A = Eigen::Array<float, Eigen::Dynamic, 1>;
+      Eigen::Map<A> W(w + k0, len), M(m + k0, len), Vv(v + k0, len);
+      const Eigen::Map<const A> G(g + k0, len);
+      M = f.beta1 * M + (1.0f - f.beta1) * G;
+      Vv = f.beta2 * Vv + (1.0f - f.beta2) * G * G;
+      W = W * decay - f.lr * (M / f.bc1) / ((Vv / f.bc2).sqrt() + f.eps);
+    }
+  }
+
+ public:
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
   const nn::ParamList<T>& params() const { return params_; }

@@ -1,11 +1,34 @@
 #pragma once
 // Global-norm gradient clipping (Pascanu et al. 2013): scales every gradient by min(1, max_norm / ‖g‖₂).
 // Returns the norm before clipping (logged as grad_norm). Summation order is fixed, so it is deterministic.
+#include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "sinklab/core/parallel.hpp"
 #include "sinklab/nn/module.hpp"
 
 namespace sinklab::optim {
+
+namespace detail {
+// Σ x² in double over fixed chunks reduced in order: vectorised and threaded, yet the same bits for any thread count.
+template <class T>
+double sum_squares(const T* x, int64_t n) {
+  constexpr int64_t chunk = int64_t(1) << 16;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  std::vector<double> part(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t len = std::min(chunk, n - c * chunk);
+    part[std::size_t(c)] =
+        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x + c * chunk, len).template cast<double>().square().sum();
+  }
+  double sq = 0;
+  for (double p : part) sq += p;
+  return sq;
+}
+}  // namespace detail
 
 template <class T>
 double global_grad_norm(const nn::ParamList<T>& params) {
@@ -13,7 +36,7 @@ double global_grad_norm(const nn::ParamList<T>& params) {
   for (const auto& p : params) {
     if (!p.var.has_grad()) continue;
     const Tensor<T> g = p.var.grad().contiguous();
-    for (int64_t i = 0; i < g.numel(); ++i) sq += double(g.data()[i]) * double(g.data()[i]);
+    sq += detail::sum_squares(g.data(), g.numel());
   }
   return std::sqrt(sq);
 }
