@@ -1,6 +1,8 @@
-// Elementwise unary/binary kernels with broadcasting, their backwards, and sum_to (deterministic reduction of a
-// broadcast gradient back to an input's shape). Math: sinklab/backend/functors/elementwise.hpp.
+// Elementwise unary/binary kernels with broadcasting, their backwards, sum_to (deterministic reduction of a
+// broadcast gradient back to an input's shape) and broadcast_to, the scalar-parameter pointwise ops, masked_fill,
+// and concat / split / slice backward as strided copies. Math: sinklab/backend/functors/{elementwise,concat}.hpp.
 #include "sinklab/backend/cuda/ops.cuh"
+#include "sinklab/backend/functors/concat.hpp"
 #include "sinklab/backend/functors/elementwise.hpp"
 
 namespace sinklab::backend::cuda {
@@ -50,6 +52,32 @@ __global__ void binary_bwd_kernel(float* __restrict__ ga, float* __restrict__ gb
   }
 }
 
+// dst[off0] = src[off1]: raw copy (no conversion) between two strided layouts of the same shape.
+template <class T>
+__global__ void copy_kernel(T* __restrict__ dst, const T* __restrict__ src, fn::BroadcastIndexer<2> ix, int64_t n) {
+  SINKLAB_GRID_STRIDE(i, n) {
+    int64_t off[2];
+    ix.offsets(i, off);
+    dst[off[0]] = src[off[1]];
+  }
+}
+
+// True when `from` broadcasts to exactly `to` (NumPy rules); never throws, so callers can name themselves.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  if (from.size() > to.size()) return false;
+  const std::size_t lead = to.size() - from.size();
+  for (std::size_t i = 0; i < from.size(); ++i)
+    if (from[i] != 1 && from[i] != to[lead + i]) return false;
+  return true;
+}
+
+// A unary functor's backward as a binary map (x, dy) → dx, for functors whose grad does not read y.
+template <class F>
+struct GradNoY {
+  F f;
+  __device__ float operator()(float x, float dy) const { return f.grad(x, 0.0f, dy); }
+};
+
 // out[j] = Σ over the reduced sub-index r of g[kept(j) + reduced(r)], in a fixed order (deterministic).
 // `kept` maps an output index to g's offset; `red` enumerates the reduced axes (size-1 axes elsewhere).
 template <class TIn, class TOut>
@@ -81,8 +109,23 @@ decltype(auto) with_unary(UnaryOp op, F&& f) {
     case UnaryOp::Tanh: return f(fn::Tanh{});
     case UnaryOp::Silu: return f(fn::Silu{});
     case UnaryOp::GeluTanh: return f(fn::GeluTanh{});
+    case UnaryOp::Gelu: return f(fn::Gelu{});
+    case UnaryOp::Abs: return f(fn::Abs{});
   }
   SINKLAB_FAIL("unknown UnaryOp ", int(op));
+}
+template <class F>
+decltype(auto) with_scalar(ScalarOp op, float a, float b, F&& f) {
+  switch (op) {
+    case ScalarOp::Elu: return f(fn::Elu{a});
+    case ScalarOp::Clamp:
+      SINKLAB_CHECK(!(b < a), "clamp: lo ", a, " > hi ", b);
+      return f(fn::Clamp{a, b});
+    case ScalarOp::Pow: return f(fn::Pow{a});
+    case ScalarOp::AddScalar: return f(fn::AddScalar{a});
+    case ScalarOp::MulScalar: return f(fn::MulScalar{a});
+  }
+  SINKLAB_FAIL("unknown ScalarOp ", int(op));
 }
 template <class F>
 decltype(auto) with_binary(BinaryOp op, F&& f) {
@@ -130,6 +173,22 @@ void sum_to_raw(TOut* out, const TIn* g, const Shape& full, const Shape& target,
   if (n_out == 0) return;
   sum_to_kernel<TIn, TOut><<<grid_for(n_out, kThreads), kThreads, 0, s>>>(out, g, kept, red, n_out, n_red);
   SINKLAB_CUDA_CHECK_LAUNCH();
+}
+
+// Copies each piece between `joined` (data + its strides) and the pieces; into_joined: concat, else split.
+template <class T>
+void copy_pieces(T* joined, const Shape& joined_strides, int axis, const std::vector<int64_t>& starts,
+                 const std::vector<const T*>& src_pieces, const std::vector<T*>& dst_pieces,
+                 const std::vector<Shape>& piece_shapes, const std::vector<Shape>& piece_strides, bool into_joined,
+                 cudaStream_t s) {
+  for (std::size_t k = 0; k < piece_shapes.size(); ++k) {
+    const auto c = fn::piece_copy(joined_strides, axis, starts[k], piece_shapes[k], piece_strides[k], into_joined);
+    if (c.n == 0) continue;
+    T* dst = into_joined ? joined + c.base : dst_pieces[k];
+    const T* src = into_joined ? src_pieces[k] : joined + c.base;
+    copy_kernel<T><<<grid_for(c.n, kThreads), kThreads, 0, s>>>(dst, src, c.ix, c.n);
+    SINKLAB_CUDA_CHECK_LAUNCH();
+  }
 }
 
 }  // namespace
@@ -204,6 +263,173 @@ Tensor<T, Cuda> sum_to(const Tensor<T, Cuda>& g, const Shape& shape, cudaStream_
   return out;
 }
 
+template <class T>
+Tensor<T, Cuda> broadcast_to(const Tensor<T, Cuda>& g, const Shape& shape, float scale, cudaStream_t s) {
+  SINKLAB_CHECK(broadcasts_to(g.shape(), shape), "broadcast_to: cannot expand ", to_string(g.shape()), " to ",
+                to_string(shape));
+  auto out = Tensor<T, Cuda>::empty(shape, s);
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  const auto ix = indexer<1>(shape, g);
+  unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(out.data(), g.data(), ix, n, fn::MulScalar{scale});
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> unary_scalar(ScalarOp op, const Tensor<T, Cuda>& x, float a, float b, cudaStream_t s) {
+  return with_scalar(op, a, b, [&](auto f) {
+    auto y = Tensor<T, Cuda>::empty(x.shape(), s);
+    const int64_t n = x.numel();
+    if (n == 0) return y;
+    const auto ix = indexer<1>(x.shape(), x);
+    unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), ix, n, f);
+    SINKLAB_CUDA_CHECK_LAUNCH();
+    return y;
+  });
+}
+
+template <class T>
+Tensor<T, Cuda> unary_scalar_backward(ScalarOp op, const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& dy, float a, float b,
+                                      cudaStream_t s) {
+  SINKLAB_CHECK(x.shape() == dy.shape(), "unary_scalar_backward: x of shape ", to_string(x.shape()), " but dy of shape ",
+                to_string(dy.shape()));
+  return with_scalar(op, a, b, [&](auto f) {
+    auto dx = Tensor<T, Cuda>::empty(x.shape(), s);
+    const int64_t n = x.numel();
+    if (n == 0) return dx;
+    const auto ix = indexer<2>(x.shape(), x, dy);
+    binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), x.data(), dy.data(), ix, n,
+                                                               GradNoY<decltype(f)>{f});
+    SINKLAB_CUDA_CHECK_LAUNCH();
+    return dx;
+  });
+}
+
+namespace {
+void check_mask(const char* op, const Shape& mask, const Shape& x) {
+  SINKLAB_CHECK(broadcasts_to(mask, x), op, ": mask of shape ", to_string(mask), " does not broadcast to the input shape ",
+                to_string(x));
+}
+}  // namespace
+
+template <class T>
+Tensor<T, Cuda> masked_fill(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& mask, float value, cudaStream_t s) {
+  check_mask("masked_fill", mask.shape(), x.shape());
+  auto y = Tensor<T, Cuda>::empty(x.shape(), s);
+  const int64_t n = y.numel();
+  if (n == 0) return y;
+  const auto ix = indexer<2>(x.shape(), x, mask);
+  binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), mask.data(), ix, n, fn::MaskedFill{value});
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return y;
+}
+
+template <class T>
+Tensor<T, Cuda> masked_fill_backward(const Tensor<T, Cuda>& dy, const Tensor<T, Cuda>& mask, cudaStream_t s) {
+  check_mask("masked_fill_backward", mask.shape(), dy.shape());
+  auto dx = Tensor<T, Cuda>::empty(dy.shape(), s);
+  const int64_t n = dx.numel();
+  if (n == 0) return dx;
+  const auto ix = indexer<2>(dy.shape(), dy, mask);
+  binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), dy.data(), mask.data(), ix, n, fn::MaskedFillGrad{});
+  SINKLAB_CUDA_CHECK_LAUNCH();
+  return dx;
+}
+
+template <class T>
+Tensor<T, Cuda> concat(const std::vector<Tensor<T, Cuda>>& xs, int axis, cudaStream_t s) {
+  std::vector<Shape> shapes, strides;
+  std::vector<const T*> src;
+  std::vector<int64_t> sizes;
+  for (const auto& x : xs) {
+    SINKLAB_CHECK(x.defined(), "concat: input ", shapes.size(), " is undefined");
+    shapes.push_back(x.shape());
+    strides.push_back(x.strides());
+    src.push_back(x.data());
+  }
+  const Shape out_shape = fn::concat_shape(shapes, axis);  // checks; normalises axis
+  for (const auto& sh : shapes) sizes.push_back(sh[axis]);
+  auto out = Tensor<T, Cuda>::empty(out_shape, s);
+  if (out.numel() == 0) return out;
+  copy_pieces<T>(out.data(), out.strides(), axis, fn::axis_offsets(sizes), src, {}, shapes, strides, true, s);
+  return out;
+}
+
+template <class T>
+std::vector<Tensor<T, Cuda>> split(const Tensor<T, Cuda>& x, const std::vector<int64_t>& sizes, int axis,
+                                   cudaStream_t s) {
+  fn::check_split(x.shape(), sizes, axis);
+  std::vector<Tensor<T, Cuda>> out;
+  std::vector<Shape> shapes, strides;
+  std::vector<T*> dst;
+  for (auto len : sizes) {
+    Shape sh = x.shape();
+    sh[axis] = len;
+    out.push_back(Tensor<T, Cuda>::empty(sh, s));
+    shapes.push_back(sh);
+    strides.push_back(out.back().strides());
+    dst.push_back(out.back().data());
+  }
+  if (x.numel() == 0) return out;
+  // copy_pieces only reads from `joined` when splitting.
+  copy_pieces<T>(const_cast<T*>(x.data()), x.strides(), axis, fn::axis_offsets(sizes), {}, dst, shapes, strides, false, s);
+  return out;
+}
+
+namespace {
+// g must be x_shape with `len` on `axis`.
+void check_piece(const char* op, const Shape& g, const Shape& x_shape, int axis, int64_t len) {
+  Shape want = x_shape;
+  want[axis] = len;
+  SINKLAB_CHECK(g == want, op, ": gradient of shape ", to_string(g), " for a piece of shape ", to_string(want),
+                " (input ", to_string(x_shape), ", axis ", axis, ")");
+}
+}  // namespace
+
+template <class T>
+Tensor<T, Cuda> split_backward(const std::vector<Tensor<T, Cuda>>& gs, const Shape& x_shape,
+                               const std::vector<int64_t>& sizes, int axis, cudaStream_t s) {
+  fn::check_split(x_shape, sizes, axis, "split_backward");  // normalises axis
+  SINKLAB_CHECK(gs.size() == sizes.size(), "split_backward: ", gs.size(), " piece gradients for ", sizes.size(),
+                " pieces");
+  bool all = true;
+  std::vector<Shape> shapes, strides;
+  std::vector<const T*> src;
+  std::vector<int64_t> starts;
+  const std::vector<int64_t> offs = fn::axis_offsets(sizes);
+  for (std::size_t k = 0; k < gs.size(); ++k) {
+    if (!gs[k].defined()) {
+      all = false;
+      continue;
+    }
+    check_piece("split_backward", gs[k].shape(), x_shape, axis, sizes[k]);
+    shapes.push_back(gs[k].shape());
+    strides.push_back(gs[k].strides());
+    src.push_back(gs[k].data());
+    starts.push_back(offs[k]);
+  }
+  auto dx = all ? Tensor<T, Cuda>::empty(x_shape, s) : Tensor<T, Cuda>::zeros(x_shape, s);
+  if (dx.numel() == 0) return dx;
+  copy_pieces<T>(dx.data(), dx.strides(), axis, starts, src, {}, shapes, strides, true, s);
+  return dx;
+}
+
+template <class T>
+Tensor<T, Cuda> slice_backward(const Tensor<T, Cuda>& g, const Shape& x_shape, int axis, int64_t start, cudaStream_t s) {
+  axis = normalize_axis(axis, x_shape.size(), "slice_backward");
+  SINKLAB_CHECK(g.dim() == static_cast<int64_t>(x_shape.size()), "slice_backward: gradient of shape ",
+                to_string(g.shape()), " for input ", to_string(x_shape));
+  const int64_t len = g.shape()[axis];
+  check_piece("slice_backward", g.shape(), x_shape, axis, len);
+  SINKLAB_CHECK(start >= 0 && start + len <= x_shape[axis], "slice_backward: [", start, ", ", start + len,
+                ") on axis ", axis, " is outside input ", to_string(x_shape));
+  auto dx = Tensor<T, Cuda>::zeros(x_shape, s);
+  if (g.numel() == 0) return dx;
+  copy_pieces<T>(dx.data(), dx.strides(), axis, {start}, {g.data()}, {}, {g.shape()}, {g.strides()}, true, s);
+  return dx;
+}
+
 #define SINKLAB_INSTANTIATE(T)                                                                                      \
   template Tensor<T, Cuda> unary<T>(UnaryOp, const Tensor<T, Cuda>&, cudaStream_t);                                \
   template Tensor<T, Cuda> unary_backward<T>(UnaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&,              \
@@ -211,7 +437,19 @@ Tensor<T, Cuda> sum_to(const Tensor<T, Cuda>& g, const Shape& shape, cudaStream_
   template Tensor<T, Cuda> binary<T>(BinaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, cudaStream_t);      \
   template void binary_backward<T>(BinaryOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, \
                                    Tensor<T, Cuda>&, Tensor<T, Cuda>&, cudaStream_t);                              \
-  template Tensor<T, Cuda> sum_to<T>(const Tensor<T, Cuda>&, const Shape&, cudaStream_t);
+  template Tensor<T, Cuda> sum_to<T>(const Tensor<T, Cuda>&, const Shape&, cudaStream_t);                         \
+  template Tensor<T, Cuda> broadcast_to<T>(const Tensor<T, Cuda>&, const Shape&, float, cudaStream_t);             \
+  template Tensor<T, Cuda> unary_scalar<T>(ScalarOp, const Tensor<T, Cuda>&, float, float, cudaStream_t);          \
+  template Tensor<T, Cuda> unary_scalar_backward<T>(ScalarOp, const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, float, \
+                                                    float, cudaStream_t);                                          \
+  template Tensor<T, Cuda> masked_fill<T>(const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, float, cudaStream_t);    \
+  template Tensor<T, Cuda> masked_fill_backward<T>(const Tensor<T, Cuda>&, const Tensor<T, Cuda>&, cudaStream_t);  \
+  template Tensor<T, Cuda> concat<T>(const std::vector<Tensor<T, Cuda>>&, int, cudaStream_t);                      \
+  template std::vector<Tensor<T, Cuda>> split<T>(const Tensor<T, Cuda>&, const std::vector<int64_t>&, int,         \
+                                                 cudaStream_t);                                                    \
+  template Tensor<T, Cuda> split_backward<T>(const std::vector<Tensor<T, Cuda>>&, const Shape&,                   \
+                                             const std::vector<int64_t>&, int, cudaStream_t);                      \
+  template Tensor<T, Cuda> slice_backward<T>(const Tensor<T, Cuda>&, const Shape&, int, int64_t, cudaStream_t);
 SINKLAB_INSTANTIATE(float)
 SINKLAB_INSTANTIATE(bf16)
 

@@ -1,9 +1,12 @@
-// Each CUDA op vs a CPU computation in double. fp32: rtol/atol 1e-5 (1e-4 where a row sum is involved);
-// bf16: inputs are bf16-exact, outputs rounded once → rtol/atol 2e-2.
+// Each CUDA op vs a CPU computation in double, or vs the CPU autograd op on the same inputs. fp32: rtol/atol 1e-5
+// (1e-4 where a row sum is involved); bf16: inputs are bf16-exact, outputs rounded once → rtol/atol 2e-2.
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 
+#include "sinklab/autograd.hpp"
+#include "sinklab/backend/cpu/argmax.hpp"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "support/check_close.hpp"
 
@@ -21,8 +24,47 @@ std::vector<double> host(const Tensor<bf16, Cuda>& t) {
   return {v.begin(), v.end()};
 }
 std::vector<double> dv(const Tensor<float>& t) {
-  const auto v = t.to_vector();
+  const auto v = t.contiguous().to_vector();
   return {v.begin(), v.end()};
+}
+std::vector<int64_t> host(const Tensor<int64_t, Cuda>& t) { return t.to_host().to_vector(); }
+
+// check_close, except that equal values (equal infinities, which |a − b| turns into NaN) match.
+void check_match(std::vector<double> got, std::vector<double> want, double rtol, double atol, const std::string& what) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (got[i] == want[i]) got[i] = want[i] = 0.0;
+  check_close(got, want, rtol, atol, what);
+}
+
+// Forward value and input gradient of a one-input CPU autograd op on x with upstream gradient g.
+template <class Op>
+std::pair<std::vector<double>, std::vector<double>> cpu_ref(Op op, const Tensor<float>& x, const Tensor<float>& g) {
+  autograd::Var<float> v(x, true);
+  const auto y = op(v);
+  y.backward(g);
+  return {dv(y.value()), dv(v.grad())};
+}
+
+// The storage type's device copy of a host fp32 tensor, and the fp32 values it holds (bf16: rounded), so the CPU
+// reference sees exactly the GPU's inputs.
+template <class T>
+Tensor<T, Cuda> dev(const Tensor<float>& t) {
+  if constexpr (std::is_same_v<T, float>) return to_device(t);
+  else return to_device(t.contiguous().cast<bf16>());
+}
+template <class T>
+Tensor<float> exact(const Tensor<float>& t) {
+  if constexpr (std::is_same_v<T, float>) return t.contiguous();
+  else return t.contiguous().cast<bf16>().cast<float>();
+}
+template <class T>
+constexpr double tol(double fp32) {
+  return std::is_same_v<T, float> ? fp32 : 2e-2;
+}
+template <class T>
+std::string tname() {
+  return std::is_same_v<T, float> ? " fp32" : " bf16";
 }
 }  // namespace
 
@@ -268,4 +310,216 @@ TEST_CASE("AdamW multi-tensor step with bf16 copies", "[gpu][ops]") {
     check_close(host(W[i]), want, 1e-5, 1e-5, "adamw w");
     check_close(host(W16[i]), want, 1e-2, 1e-2, "adamw bf16 copy");
   }
+}
+
+// --- ops added for CPU-autograd parity: each forward and backward vs the CPU autograd op on the same inputs ---------
+
+TEMPLATE_TEST_CASE("erf-GELU, abs and the scalar-parameter ops vs the CPU autograd ops", "[gpu][ops]", float, bf16) {
+  using T = TestType;
+  auto x0 = Tensor<float>::randn({4, 33}, 201, 2.5);
+  const float special[] = {0.0f, -0.5f, 0.8f, 1.0f, -1.0f, 20.0f, -20.0f, 1e-3f};
+  for (int i = 0; i < 8; ++i) x0.data()[i] = special[i];  // clamp's boundaries, elu's tail, abs's kink
+  const auto x = exact<T>(x0), g = exact<T>(Tensor<float>::randn({4, 33}, 202));
+  const auto X = dev<T>(x), G = dev<T>(g);
+  const double rt = tol<T>(2e-6), at = tol<T>(1e-6);
+
+  const std::pair<UnaryOp, const char*> unaries[] = {{UnaryOp::Gelu, "gelu"}, {UnaryOp::Abs, "abs"}};
+  for (auto [op, name] : unaries) {
+    const auto [y, dx] = cpu_ref(
+        [op = op](const autograd::Var<float>& v) { return op == UnaryOp::Gelu ? autograd::gelu(v) : autograd::abs(v); }, x, g);
+    const auto Y = unary(op, X);
+    check_close(host(Y), y, rt, at, std::string(name) + tname<T>());
+    check_close(host(unary_backward(op, X, Y, G)), dx, rt, at, std::string(name) + " grad" + tname<T>());
+  }
+
+  struct Case {
+    ScalarOp op;
+    float a, b;
+    const char* name;
+  };
+  const Case cases[] = {{ScalarOp::Elu, 1.0f, 0, "elu"},        {ScalarOp::Elu, 0.7f, 0, "elu 0.7"},
+                        {ScalarOp::Clamp, -0.5f, 0.8f, "clamp"}, {ScalarOp::Pow, 2.0f, 0, "pow 2"},
+                        {ScalarOp::Pow, 3.0f, 0, "pow 3"},       {ScalarOp::AddScalar, -1.25f, 0, "add_scalar"},
+                        {ScalarOp::MulScalar, -1.25f, 0, "mul_scalar"}};
+  auto cpu_op = [](const Case& c) {
+    return [c](const autograd::Var<float>& v) {
+      switch (c.op) {
+        case ScalarOp::Elu: return autograd::elu(v, c.a);
+        case ScalarOp::Clamp: return autograd::clamp(v, c.a, c.b);
+        case ScalarOp::Pow: return autograd::pow(v, c.a);
+        case ScalarOp::AddScalar: return autograd::add_scalar(v, c.a);
+        case ScalarOp::MulScalar: return autograd::mul_scalar(v, c.a);
+      }
+      return v;
+    };
+  };
+  for (const Case& c : cases) {
+    const auto [y, dx] = cpu_ref(cpu_op(c), x, g);
+    check_close(host(unary_scalar(c.op, X, c.a, c.b)), y, rt, at, std::string(c.name) + tname<T>());
+    check_close(host(unary_scalar_backward(c.op, X, G, c.a, c.b)), dx, rt, at, std::string(c.name) + " grad" + tname<T>());
+  }
+  // Fractional power on positive inputs.
+  auto xp = exact<T>(Tensor<float>::uniform({4, 33}, 203, 0.1, 3.0));
+  const auto [yp, dxp] = cpu_ref([](const autograd::Var<float>& v) { return autograd::pow(v, 1.5f); }, xp, g);
+  check_close(host(unary_scalar(ScalarOp::Pow, dev<T>(xp), 1.5f)), yp, rt, at, "pow 1.5" + tname<T>());
+  check_close(host(unary_scalar_backward(ScalarOp::Pow, dev<T>(xp), G, 1.5f)), dxp, rt, at, "pow 1.5 grad" + tname<T>());
+  // Non-contiguous input and gradient (transposed views).
+  const auto [yt, dxt] = cpu_ref([](const autograd::Var<float>& v) { return autograd::clamp(v, -0.5f, 0.8f); },
+                                 x.transpose(0, 1).contiguous(), g.transpose(0, 1).contiguous());
+  check_close(host(unary_scalar(ScalarOp::Clamp, X.transpose(0, 1), -0.5f, 0.8f)), yt, rt, at, "clamp transposed");
+  check_close(host(unary_scalar_backward(ScalarOp::Clamp, X.transpose(0, 1), G.transpose(0, 1), -0.5f, 0.8f)), dxt, rt,
+              at, "clamp grad transposed");
+  CHECK_THROWS_AS(unary_scalar(ScalarOp::Clamp, X, 1.0f, -1.0f), Error);  // lo > hi
+  CHECK_THROWS_AS(unary_scalar_backward(ScalarOp::Elu, X, X.transpose(0, 1), 1.0f), Error);  // shape mismatch
+}
+
+TEMPLATE_TEST_CASE("masked_fill with a broadcast mask vs the CPU autograd op", "[gpu][ops]", float, bf16) {
+  using T = TestType;
+  const auto x = exact<T>(Tensor<float>::randn({5, 4, 3}, 211)).permute({2, 1, 0});  // (3, 4, 5), non-contiguous
+  const auto g = exact<T>(Tensor<float>::randn({3, 4, 5}, 212));
+  const auto mask = Tensor<float>::from({4, 1}, {1, 0, 0, 1});
+  const auto M = dev<T>(mask), G = dev<T>(g);
+  const auto XP = dev<T>(exact<T>(Tensor<float>::randn({5, 4, 3}, 211))).permute({2, 1, 0});  // the same view on device
+  for (float value : {-1e9f, -INFINITY, 0.25f}) {
+    const auto [y, dx] = cpu_ref([&](const autograd::Var<float>& v) { return autograd::masked_fill(v, mask, value); }, x, g);
+    // fp32: exact. bf16: the fill value is rounded to bf16 on store (−1e9 is not bf16-exact).
+    check_match(host(masked_fill(XP, M, value)), y, tol<T>(0), 0, "masked_fill" + tname<T>());
+    check_match(host(masked_fill_backward(G, M)), dx, 0, 0, "masked_fill grad" + tname<T>());
+  }
+  CHECK_THROWS_AS(masked_fill(XP, dev<T>(Tensor<float>({2, 5})), 0.0f), Error);
+  CHECK_THROWS_AS(masked_fill(XP, dev<T>(Tensor<float>({1, 3, 4, 5})), 0.0f), Error);
+}
+
+TEMPLATE_TEST_CASE("sum / mean backward, mean_all and a broadcast bias add vs the CPU autograd ops", "[gpu][ops]", float, bf16) {
+  using T = TestType;
+  const auto x = exact<T>(Tensor<float>::randn({3, 4, 5}, 221));
+  const auto X = dev<T>(x);
+  for (int axis = 0; axis < 3; ++axis)
+    for (bool keepdim : {false, true})
+      for (bool mean : {false, true}) {
+        Shape rs = x.shape();
+        if (keepdim) rs[axis] = 1;
+        else rs.erase(rs.begin() + axis);
+        const auto g = exact<T>(Tensor<float>::randn(rs, 222 + axis));
+        const auto [y, dx] = cpu_ref(
+            [&](const autograd::Var<float>& v) { return mean ? autograd::mean(v, axis, keepdim) : autograd::sum(v, axis, keepdim); },
+            x, g);
+        const ReduceOp op = mean ? ReduceOp::Mean : ReduceOp::Sum;
+        const std::string what = std::string(mean ? "mean" : "sum") + " axis " + std::to_string(axis) + tname<T>();
+        check_close(host(reduce(op, X, axis, keepdim)), y, tol<T>(1e-5), tol<T>(1e-5), what);
+        check_close(host(reduce_backward(op, dev<T>(g), x.shape(), axis, keepdim)), dx, tol<T>(1e-6), tol<T>(1e-7),
+                    what + " grad");
+      }
+  CHECK_THROWS_AS(reduce_backward(ReduceOp::Max, dev<T>(Tensor<float>({3, 5})), x.shape(), 1), Error);
+  CHECK_THROWS_AS(reduce_backward(ReduceOp::Sum, dev<T>(Tensor<float>({3, 4})), x.shape(), 1), Error);
+
+  const auto gs = Tensor<float>::scalar(1.7f);
+  const auto [ys, dxs] = cpu_ref([](const autograd::Var<float>& v) { return autograd::sum(v); }, x, gs);
+  const auto [ym, dxm] = cpu_ref([](const autograd::Var<float>& v) { return autograd::mean(v); }, x, gs);
+  CHECK(mean_all(X).to_host().item() == Approx(ym[0]).margin(1e-5));
+  const auto GS = to_device(gs);
+  check_close(host(sum_all_backward<T>(GS, x.shape())), dxs, tol<T>(1e-7), 0, "sum_all grad" + tname<T>());
+  check_close(host(sum_all_backward<T>(GS, x.shape(), true)), dxm, tol<T>(1e-7), 0, "mean_all grad" + tname<T>());
+  CHECK(std::isnan(mean_all(Tensor<T, Cuda>::zeros({0, 3})).to_host().item()));
+
+  // Broadcast bias add (the existing binary Add + sum_to) vs the CPU add: y = x + b, db = Σ_rows g.
+  const auto xb = exact<T>(Tensor<float>::randn({6, 7}, 231)), b = exact<T>(Tensor<float>::randn({7}, 232)),
+             gb = exact<T>(Tensor<float>::randn({6, 7}, 233));
+  autograd::Var<float> xv(xb, true), bv(b, true);
+  autograd::add(xv, bv).backward(gb);
+  const auto YB = binary(BinaryOp::Add, dev<T>(xb), dev<T>(b));
+  check_close(host(YB), dv(autograd::add(xv, bv).value()), tol<T>(1e-6), tol<T>(1e-6), "bias add" + tname<T>());
+  check_close(host(sum_to(dev<T>(gb), Shape{7})), dv(bv.grad()), tol<T>(1e-5), tol<T>(1e-5), "bias grad" + tname<T>());
+  // broadcast_to itself: b expanded over the rows, times a scale.
+  std::vector<double> want;
+  for (int r = 0; r < 6; ++r)
+    for (double v : dv(b)) want.push_back(0.5 * v);
+  check_close(host(broadcast_to(dev<T>(b), Shape{6, 7}, 0.5f)), want, tol<T>(1e-7), 0, "broadcast_to" + tname<T>());
+  CHECK_THROWS_AS(broadcast_to(dev<T>(b), Shape{6, 5}), Error);
+}
+
+TEMPLATE_TEST_CASE("max with index, argmax and max backward vs the CPU autograd max", "[gpu][ops]", float, bf16) {
+  using T = TestType;
+  // Rounded values (bf16-exact): ties along every axis, so the first-maximum rule is what is compared.
+  auto x0 = Tensor<float>::randn({3, 300, 5}, 241, 2.0);  // axis 1 longer than a block
+  for (int64_t i = 0; i < x0.numel(); ++i) x0.data()[i] = std::round(x0.data()[i]);
+  const auto x = exact<T>(x0);
+  const auto X = dev<T>(x);
+  for (int axis = 0; axis < 3; ++axis)
+    for (bool keepdim : {false, true}) {
+      Shape rs = x.shape();
+      if (keepdim) rs[axis] = 1;
+      else rs.erase(rs.begin() + axis);
+      const auto g = exact<T>(Tensor<float>::randn(rs, 242 + axis));
+      const auto [y, dx] = cpu_ref([&](const autograd::Var<float>& v) { return autograd::max(v, axis, keepdim); }, x, g);
+      const auto want = backend::cpu::max_with_index(x, axis, keepdim);
+      const std::string what = "max axis " + std::to_string(axis) + tname<T>();
+      const auto r = max_with_index(X, axis, keepdim);
+      CHECK(r.values.shape() == rs);
+      CHECK(r.indices.shape() == rs);
+      check_close(host(r.values), y, 0, 0, what);
+      CHECK(host(r.indices) == want.at);
+      CHECK(host(argmax(X, axis, keepdim)) == want.at);
+      check_close(host(max_backward(dev<T>(g), r.indices, x.shape(), axis, keepdim)), dx, 0, 0, what + " grad");
+    }
+  // NaN: chosen (the first one) by max_with_index and propagated by reduce(Max), as on the CPU.
+  auto xn = Tensor<float>::from({2, 5}, {1, NAN, 7, NAN, 9, 3, 8, 8, -1, 2});
+  const auto rn = max_with_index(dev<T>(xn), 1);
+  CHECK(host(rn.indices) == std::vector<int64_t>{1, 1});
+  const auto vn = host(rn.values);
+  CHECK(std::isnan(vn[0]));
+  CHECK(vn[1] == 8.0);
+  const auto mn = host(reduce(ReduceOp::Max, dev<T>(xn), 1));
+  CHECK(std::isnan(mn[0]));
+  CHECK(mn[1] == 8.0);
+  CHECK_THROWS_AS(max_with_index(dev<T>(Tensor<float>({2, 0})), 1), Error);
+  CHECK_THROWS_AS(max_backward(dev<T>(Tensor<float>({3, 5})), rn.indices, x.shape(), 1), Error);
+}
+
+TEMPLATE_TEST_CASE("concat, split, split/slice backward vs the CPU autograd ops", "[gpu][ops]", float, bf16) {
+  using T = TestType;
+  // Pieces along axis 1: contiguous, a permuted view, and an empty one.
+  const auto a = exact<T>(Tensor<float>::randn({2, 4, 3}, 251));
+  const auto bh = exact<T>(Tensor<float>::randn({3, 2, 2}, 252));
+  const auto b = bh.permute({1, 2, 0});  // (2, 2, 3)
+  const auto e = Tensor<float>({2, 0, 3});
+  const auto g = exact<T>(Tensor<float>::randn({2, 6, 3}, 253));
+  std::vector<autograd::Var<float>> vs{autograd::Var<float>(a, true), autograd::Var<float>(b, true), autograd::Var<float>(e, true)};
+  const auto y = autograd::concat(vs, 1);
+  y.backward(g);
+  const std::vector<Tensor<T, Cuda>> XS{dev<T>(a), dev<T>(bh).permute({1, 2, 0}), dev<T>(e)};
+  const auto Y = concat(XS, -2);
+  CHECK(Y.shape() == Shape{2, 6, 3});
+  check_close(host(Y), dv(y.value()), 0, 0, "concat" + tname<T>());
+  const auto GX = concat_backward(dev<T>(g), {4, 2, 0}, 1);
+  REQUIRE(GX.size() == 3);
+  for (int k = 0; k < 3; ++k) check_close(host(GX[k]), dv(vs[k].grad()), 0, 0, "concat grad " + std::to_string(k) + tname<T>());
+  CHECK_THROWS_AS(concat(std::vector<Tensor<T, Cuda>>{dev<T>(a), dev<T>(Tensor<float>({3, 4, 3}))}, 1), Error);
+  CHECK_THROWS_AS(concat(std::vector<Tensor<T, Cuda>>{}, 0), Error);
+
+  // split of a non-contiguous input; backward with the middle piece getting no gradient.
+  const auto xh = exact<T>(Tensor<float>::randn({6, 2, 3}, 254));
+  const auto x = xh.permute({1, 0, 2});  // (2, 6, 3)
+  autograd::Var<float> xv(x, true);
+  const std::vector<int64_t> sizes{1, 3, 2};
+  const auto pieces = autograd::split(xv, sizes, 1);
+  const auto P = split(dev<T>(xh).permute({1, 0, 2}), sizes, 1);
+  REQUIRE(P.size() == 3);
+  for (int k = 0; k < 3; ++k) check_close(host(P[k]), dv(pieces[k].value()), 0, 0, "split " + std::to_string(k) + tname<T>());
+  const auto g0 = exact<T>(Tensor<float>::randn({2, 1, 3}, 255)), g2 = exact<T>(Tensor<float>::randn({2, 2, 3}, 256));
+  pieces[0].backward(g0);
+  pieces[2].backward(g2);
+  check_close(host(split_backward(std::vector<Tensor<T, Cuda>>{dev<T>(g0), Tensor<T, Cuda>(), dev<T>(g2)}, x.shape(),
+                                  sizes, 1)),
+              dv(xv.grad()), 0, 0, "split grad" + tname<T>());
+  CHECK_THROWS_AS(split(dev<T>(xh), {1, 2}, 0), Error);  // sizes add up to 3, axis has 6
+  CHECK_THROWS_AS(split_backward(std::vector<Tensor<T, Cuda>>{dev<T>(g2), dev<T>(g0), Tensor<T, Cuda>()}, x.shape(), sizes, 1),
+                  Error);  // piece shapes do not match sizes
+
+  // slice backward vs the CPU slice.
+  autograd::Var<float> zv(exact<T>(Tensor<float>::randn({4, 7}, 257)), true);
+  const auto gs = exact<T>(Tensor<float>::randn({4, 3}, 258));
+  autograd::slice(zv, 1, 2, 5).backward(gs);
+  check_close(host(slice_backward(dev<T>(gs), Shape{4, 7}, 1, 2)), dv(zv.grad()), 0, 0, "slice grad" + tname<T>());
+  CHECK_THROWS_AS(slice_backward(dev<T>(gs), Shape{4, 7}, 1, 5), Error);  // [5, 8) is outside
 }

@@ -67,6 +67,68 @@ struct GeluTanh {
   }
 };
 
+// d|x| = sign(x) (0 at 0 and for NaN), as the CPU op: dy times the sign, so a NaN dy stays NaN.
+struct Abs {
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return fabsf(x); }
+  SINKLAB_HOST_DEVICE float grad(float x, float, float dy) const {
+    return dy * (x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : 0.0f);
+  }
+};
+// GELU, exact (erf) form — the CPU autograd op `gelu`: x·Φ(x) = ½x(1 + erf(x/√2));
+// gelu'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+struct Gelu {
+  static constexpr float kInvSqrt2 = 0.7071067811865476f;     // 1/√2
+  static constexpr float kInvSqrt2Pi = 0.3989422804014327f;   // 1/√(2π)
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return 0.5f * x * (1.0f + erff(x * kInvSqrt2)); }
+  SINKLAB_HOST_DEVICE float grad(float x, float, float dy) const {
+    return dy * (0.5f * (1.0f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x));
+  }
+};
+
+// --- unary with scalar parameters (cuda::ScalarOp). grad never reads y (the launcher passes none) ---------
+// elu(x) = x (x > 0), α(eˣ − 1) otherwise;  elu'(x) = 1 or αeˣ. The CPU op writes αeˣ as y + α; here it is
+// recomputed from x, the same value, without the cancellation y + α suffers when y is stored in bf16.
+struct Elu {
+  float alpha = 1.0f;
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return x > 0.0f ? x : alpha * expm1f(x); }
+  SINKLAB_HOST_DEVICE float grad(float x, float, float dy) const { return x > 0.0f ? dy : dy * (alpha * expf(x)); }
+};
+// clamp(x, lo, hi);  d = [lo ≤ x ≤ hi]: passed through on the closed interval (boundaries included, as
+// torch.clamp and the CPU op), 0 outside and for NaN. Forward keeps NaN.
+struct Clamp {
+  float lo, hi;
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return x < lo ? lo : x > hi ? hi : x; }
+  SINKLAB_HOST_DEVICE float grad(float x, float, float dy) const {
+    return dy * (x >= lo && x <= hi ? 1.0f : 0.0f);
+  }
+};
+// xᵖ (scalar p);  d = p·xᵖ⁻¹ (as the CPU op: no special case, so p = 0 at x = 0 gives 0·∞ = NaN like it).
+struct Pow {
+  float p;
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return powf(x, p); }
+  SINKLAB_HOST_DEVICE float grad(float x, float, float dy) const { return dy * p * powf(x, p - 1.0f); }
+};
+struct AddScalar {
+  float c;
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return x + c; }
+  SINKLAB_HOST_DEVICE float grad(float, float, float dy) const { return dy; }
+};
+// c·x; also the kernel of broadcast_to(g, shape, scale) (the backward of sum/mean).
+struct MulScalar {
+  float c;
+  SINKLAB_HOST_DEVICE float operator()(float x) const { return x * c; }
+  SINKLAB_HOST_DEVICE float grad(float, float, float dy) const { return dy * c; }
+};
+
+// --- masked_fill: y = value where mask ≠ 0, else x;  dx = dy where mask = 0, else 0 ----------------------
+struct MaskedFill {
+  float value;
+  SINKLAB_HOST_DEVICE float operator()(float x, float m) const { return m != 0.0f ? value : x; }
+};
+struct MaskedFillGrad {
+  SINKLAB_HOST_DEVICE float operator()(float dy, float m) const { return m != 0.0f ? 0.0f : dy; }
+};
+
 // --- binary: z = f(a, b); grad_a / grad_b give dz/da·dz, dz/db·dz -------------------------------
 struct Add {
   SINKLAB_HOST_DEVICE float operator()(float a, float b) const { return a + b; }
