@@ -1,0 +1,7 @@
+// Per-row kernels and host orchestration of every unique Variant whose index is 1 mod variant_shard_count
+// (instances.cuh).
+#include "instances.cuh"
+
+namespace sinklab::attention::cuda_instances {
+void fill_variant_shard_1(AttentionCudaOps* table) { fill_variant_shard<1>(table); }
+}  // namespace sinklab::attention::cuda_instances
