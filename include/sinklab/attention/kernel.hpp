@@ -201,45 +201,38 @@ struct TaylorExp : ScoreMapBase {
   }
   // CPU tile hooks: a vectorised exp for the whole row; Horner only for the scores outside the exp range, which
   // one min/max test per row rules out in the common case.
-  template <class A>
-  static bool row_in_range(const A& s) {
+  template <int Terms, class A, class P>
+  static void horner_outside(const A& s, P& p) {  // p holds e^s on entry
     constexpr Range r = exp_range<typename A::Scalar>();
-    return s.minCoeff() >= typename A::Scalar(r.lo) && s.maxCoeff() <= typename A::Scalar(r.hi);
+    if (s.minCoeff() >= typename A::Scalar(r.lo) && s.maxCoeff() <= typename A::Scalar(r.hi)) return;
+    for (long j = 0; j < long(s.size()); ++j)
+      if (!exp_exact(s[j])) p[j] = horner(s[j], Terms);
   }
   template <class A, class T>
   static auto weight_vec(const A& s, T) {
     typename A::PlainObject p = s.exp();
-    if (!row_in_range(s))
-      for (long j = 0; j < long(s.size()); ++j)
-        if (!exp_exact(s[j])) p[j] = horner(s[j], N);
+    horner_outside<N>(s, p);
     return p;
   }
   template <class A, class T, class P>
   static auto dweight_vec(const A& s, T, const P&) {
     typename A::PlainObject d = s.exp();
-    if (!row_in_range(s))
-      for (long j = 0; j < long(s.size()); ++j)
-        if (!exp_exact(s[j])) d[j] = horner(s[j], N - 1);
+    horner_outside<N - 1>(s, d);
     return d;
   }
   template <class A, class T, class P>
   static T forward_row(const A& s, T, P& p) {
     p = s.exp();
-    if (!row_in_range(s))
-      for (long j = 0; j < long(s.size()); ++j)
-        if (!exp_exact(s[j])) p[j] = horner(s[j], N);
+    horner_outside<N>(s, p);
     return p.sum();
   }
   template <class A, class T, class P, class DS>
   static void backward_row(const A& s, T, const A& dp, T dl, P& p, DS& ds) {  // ds = T_{N−1}(s)·(dp + dℓ)
-    p = s.exp();
-    ds = p * (dp + dl);
-    if (!row_in_range(s))
-      for (long j = 0; j < long(s.size()); ++j)
-        if (!exp_exact(s[j])) {
-          p[j] = horner(s[j], N);
-          ds[j] = horner(s[j], N - 1) * (dp[j] + dl);
-        }
+    ds = s.exp();
+    p = ds;
+    horner_outside<N>(s, p);
+    horner_outside<N - 1>(s, ds);
+    ds *= dp + dl;
   }
   template <class T>
   SINKLAB_HOST_DEVICE static T mass(T s, T m) {
