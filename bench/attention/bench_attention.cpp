@@ -19,6 +19,7 @@ namespace {
 struct Buffers {
   attn::AttentionParams<float> p;
   std::vector<float> q, k, v, g_in, g_out, nw, nb, sink, w1, w2, dout;
+  std::vector<float> qf, kf, qh, kh;  // feature kernels: φ(q), φ(k), the MLP's hidden rows, kept for the backward
   std::vector<float> o, m, l, u, dq, dk, dv, dg_in, dg_out, dnw, dnb, dsink, dw1, dw2;
   attn::Inputs<float> in;
   attn::Outputs<float> out;
@@ -48,7 +49,9 @@ struct Buffers {
     auto ptr = [](std::vector<float>& x) { return x.empty() ? nullptr : x.data(); };
     in = {q.data(), k.data(),  v.data(), ptr(g_in), ptr(g_out), ptr(nw),
           ptr(nb),  ptr(sink), nullptr,  nullptr,   ptr(w1),    ptr(w2)};
-    out = {o.data(), {m.data(), l.data(), u.data()}};
+    if (t.feature_kernel) qf = z(p.q_size()), kf = z(p.kv_size());
+    if (t.mlp) qh = z(p.q_size()), kh = z(p.kv_size());
+    out = {o.data(), {m.data(), l.data(), u.data(), ptr(qf), ptr(kf), ptr(qh), ptr(kh)}};
     g = {dq.data(), dk.data(),  dv.data(), ptr(dg_in), ptr(dg_out), ptr(dnw),
          ptr(dnb),  ptr(dsink), nullptr,   nullptr,    ptr(dw1),    ptr(dw2)};
   }

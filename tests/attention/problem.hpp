@@ -82,6 +82,7 @@ template <class T>
 struct Result {
   std::vector<T> o, m, l, u;
   std::vector<T> dq, dk, dv, dg_in, dg_out, dnw, dnb, dsink, dks, dvs, dw1, dw2;
+  std::vector<T> qf, kf, qh, kh;  // Saved's optional feature cache (empty: not kept)
 
   void size_like(const Problem<T>& pr) {
     const auto& p = pr.p;
@@ -92,7 +93,15 @@ struct Result {
     dnb.assign(pr.nb.size(), T(0)), dsink.assign(pr.sink.size(), T(0)), dks.assign(pr.ks.size(), T(0));
     dvs.assign(pr.vs.size(), T(0)), dw1.assign(pr.w1.size(), T(0)), dw2.assign(pr.w2.size(), T(0));
   }
-  attn::Outputs<T> outputs() { return {o.data(), {m.data(), l.data(), u.data()}}; }
+  // Keep φ(q), φ(k) (and the MLP's hidden rows) between forward and backward, as nn::fused_attention does.
+  void keep_features(const attn::VariantTraits& t, const Problem<T>& pr) {
+    if (t.feature_kernel) qf.assign(pr.q.size(), T(0)), kf.assign(pr.k.size(), T(0));
+    if (t.mlp) qh.assign(pr.q.size(), T(0)), kh.assign(pr.k.size(), T(0));
+  }
+  attn::Outputs<T> outputs() {
+    auto ptr = [](std::vector<T>& x) { return x.empty() ? nullptr : x.data(); };
+    return {o.data(), {m.data(), l.data(), u.data(), ptr(qf), ptr(kf), ptr(qh), ptr(kh)}};
+  }
   attn::Grads<T> grads() {
     auto ptr = [](std::vector<T>& x) { return x.empty() ? nullptr : x.data(); };
     attn::Grads<T> g;
@@ -114,11 +123,14 @@ struct Result {
 };
 
 // Handles are per dtype: a double handle runs a float problem through the float handle of the same (name, window).
+// Feature kernels keep their mapped q, k for the backward unless keep_features is false.
 template <class T, class U>
-Result<T> run_fused(const attn::AnyAttention<U>& handle, const Problem<T>& pr, bool backward = true) {
+Result<T> run_fused(const attn::AnyAttention<U>& handle, const Problem<T>& pr, bool backward = true,
+                    bool keep_features = true) {
   const auto a = attn::AnyAttention<T>::create(handle.name(), handle.window());
   Result<T> r;
   r.size_like(pr);
+  if (keep_features) r.keep_features(a.traits(), pr);
   const auto in = pr.inputs();
   auto out = r.outputs();
   a.forward(pr.p, in, out);

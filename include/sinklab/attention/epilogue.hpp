@@ -18,14 +18,22 @@ namespace sinklab::attention::detail {
 
 inline constexpr int phi_max_dim = kernel::phi::max_head_dim;
 
-// φ over n rows of length D. The shared MLP goes through two GEMMs (the per-row hook is O(D²) scalar work).
+// φ over n rows of length D. The shared MLP goes through two GEMMs (the per-row hook is O(D²) scalar work) and,
+// when `hidden` is given, leaves relu(W1·x) there for the backward.
 template <class Phi, class T>
-void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T>& p) {
+void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T>& p, T* hidden = nullptr) {
   if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
     using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     Eigen::Map<const M> X(x, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
-    const M R = (X * W1.transpose()).cwiseMax(T(0));
-    Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
+    if (hidden) {
+      Eigen::Map<M> R(hidden, n, D);
+      R.noalias() = X * W1.transpose();
+      R = R.cwiseMax(T(0));
+      Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
+    } else {
+      const M R = (X * W1.transpose()).cwiseMax(T(0));
+      Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
+    }
   } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {  // SIMD exp: max(x,0) + e^{min(x,0)}
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     Eigen::Map<const A> X(x, n * D);
@@ -35,16 +43,19 @@ void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T
   }
 }
 
-// dx = (∂φ/∂x)ᵀ dy over n rows; accumulates dW1, dW2 for the shared MLP.
+// dx = (∂φ/∂x)ᵀ dy over n rows; accumulates dW1, dW2 for the shared MLP, whose relu(W1·x) is recomputed unless the
+// forward left it in `hidden` (relu(h) > 0 exactly where h > 0, so it is also the mask).
 template <class Phi, class T>
-void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kernel::PhiParams<T>& p, T* dw1, T* dw2) {
+void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kernel::PhiParams<T>& p, T* dw1, T* dw2,
+                       const T* hidden = nullptr) {
   if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
     using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     Eigen::Map<const M> X(x, n, D), dY(dy, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
-    const M H = X * W1.transpose();
-    const M R = H.cwiseMax(T(0));
-    Eigen::Map<M>(dw2, D, D).noalias() += dY.transpose() * R;
-    const M dH = ((dY * W2).array() * (H.array() > T(0)).template cast<T>()).matrix();
+    M R;
+    if (!hidden) R = (X * W1.transpose()).cwiseMax(T(0));
+    const Eigen::Map<const M> Rm(hidden ? hidden : R.data(), n, D);
+    Eigen::Map<M>(dw2, D, D).noalias() += dY.transpose() * Rm;
+    const M dH = ((dY * W2).array() * (Rm.array() > T(0)).template cast<T>()).matrix();
     Eigen::Map<M>(dw1, D, D).noalias() += dH.transpose() * X;
     Eigen::Map<M>(dx, n, D).noalias() = dH * W1;
   } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {
@@ -55,6 +66,9 @@ void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kern
     for (long r = 0; r < n; ++r) Phi::backward(x + r * D, dy + r * D, dx + r * D, D, p, dw1, dw2);
   }
 }
+
+// What a Context does with Saved's optional feature buffers (params.hpp).
+enum class FeatureCache { none, fill, read };
 
 template <class V, class T>
 struct Context {
@@ -76,8 +90,14 @@ struct Context {
   const T* Q;
   const T* Kp;
   const T* Ks;  // (H, D) or null
+  // the shared MLP's relu(W1·x) for q and k rows, when the caller's Saved keeps them (else null: recompute)
+  const T* q_hidden = nullptr;
+  const T* k_hidden = nullptr;
 
-  Context(const AttentionParams<T>& p, const Inputs<T>& inp, bool map_features = true)
+  // fill: the forward maps q, k into `sv`'s feature buffers (those that are set); read: the backward takes them from
+  // there. Buffers left unset are mapped into the context's own storage either way.
+  Context(const AttentionParams<T>& p, const Inputs<T>& inp, const Saved<T>& sv = {},
+          FeatureCache cache = FeatureCache::none)
       : B(p.B), H(p.H), Hkv(p.Hkv), S(p.S), D(p.D), group(p.H / p.Hkv), in(&inp) {
     check_shape(p);
     SINKLAB_CHECK(inp.q && inp.k && inp.v, "attention: q, k and v are required");
@@ -111,23 +131,40 @@ struct Context {
     Kp = inp.k;
     Ks = slot ? inp.k_slot : nullptr;
     if constexpr (K::is_feature)
-      if (map_features) map_all();
+      map_all(sv, cache);
   }
 
-  void map_all() {
+  void map_all(const Saved<T>& sv, FeatureCache cache) {
     using Phi = typename K::phi_type;
-    qf.resize(std::size_t(B) * H * S * D);
-    kf.resize(std::size_t(B) * Hkv * S * D);
+    const bool keep = cache != FeatureCache::none && sv.q_features && sv.k_features;
+    const bool keep_hidden = keep && Phi::learnable && sv.q_hidden && sv.k_hidden;
+    if (!keep) {
+      qf.resize(std::size_t(B) * H * S * D);
+      kf.resize(std::size_t(B) * Hkv * S * D);
+    }
+    T* qout = keep ? sv.q_features : qf.data();
+    T* kout = keep ? sv.k_features : kf.data();
+    Q = qout;
+    Kp = kout;
+    if (keep_hidden) {
+      q_hidden = sv.q_hidden;
+      k_hidden = sv.k_hidden;
+    }
+    if (keep && cache == FeatureCache::read) return map_slot();
     const long nq = long(B) * H * S, nk = long(B) * Hkv * S, chunk = 256;
     const long cq = (nq + chunk - 1) / chunk, ck = (nk + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static)
     for (long c = 0; c < cq + ck; ++c) {
       const bool isq = c < cq;
       const long r0 = (isq ? c : c - cq) * chunk, n = std::min(chunk, (isq ? nq : nk) - r0);
-      phi_forward_rows<Phi>((isq ? in->q : in->k) + r0 * D, (isq ? qf.data() : kf.data()) + r0 * D, n, D, phi);
+      T* hid = keep_hidden ? (isq ? sv.q_hidden : sv.k_hidden) + r0 * D : nullptr;
+      phi_forward_rows<Phi>((isq ? in->q : in->k) + r0 * D, (isq ? qout : kout) + r0 * D, n, D, phi, hid);
     }
-    Q = qf.data();
-    Kp = kf.data();
+    map_slot();
+  }
+
+  void map_slot() {  // the slot key is H rows: always mapped here
+    using Phi = typename K::phi_type;
     if (slot) {
       sf.resize(std::size_t(H) * D);
       for (int h = 0; h < H; ++h) Phi::forward(in->k_slot + std::size_t(h) * D, sf.data() + std::size_t(h) * D, D, phi);

@@ -201,7 +201,7 @@ void fused_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>&
   static_assert(is_variant_v<V>, "fused_forward<V, T>: V must be a sinklab::attention::Variant<K, N, G, W>");
   SINKLAB_CHECK(out.o && out.saved.row_max && out.saved.row_sum && out.saved.pre_norm,
                 "fused_forward: o, saved.row_max, saved.row_sum and saved.pre_norm are required");
-  const detail::Context<V, T> c(p, in);
+  const detail::Context<V, T> c(p, in, out.saved, detail::FeatureCache::fill);
   const int nqb = detail::blocks(p.S, detail::block_q);
   const long tasks = long(p.B) * p.H * nqb;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -337,7 +337,7 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
   using Row = typename V::row_stage;
   SINKLAB_CHECK(dout && g.dq && g.dk && g.dv, "fused_backward: dout, dq, dk and dv are required");
   SINKLAB_CHECK(sv.row_max && sv.row_sum && sv.pre_norm, "fused_backward: the saved statistics are required");
-  const detail::Context<V, T> c(p, in);
+  const detail::Context<V, T> c(p, in, sv, detail::FeatureCache::read);
   if constexpr (G::has_in) SINKLAB_CHECK(g.dg_in, "fused_backward: dg_in is required (variant has an input gate)");
   if constexpr (G::has_out) SINKLAB_CHECK(g.dg_out, "fused_backward: dg_out is required (variant has an output gate)");
   if constexpr (Vec::has_weight) SINKLAB_CHECK(g.dnorm_weight, "fused_backward: dnorm_weight is required");
@@ -430,9 +430,11 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
       const bool isq = ch < cq;
       const long r0 = (isq ? ch : ch - cq) * chunk, n = std::min<long>(chunk, (isq ? nq : nk) - r0);
       if (isq)
-        detail::phi_backward_rows<Phi>(in.q + r0 * D, dQp + r0 * D, g.dq + r0 * D, n, D, c.phi, w1, w2);
+        detail::phi_backward_rows<Phi>(in.q + r0 * D, dQp + r0 * D, g.dq + r0 * D, n, D, c.phi, w1, w2,
+                                       c.q_hidden ? c.q_hidden + r0 * D : nullptr);
       else
-        detail::phi_backward_rows<Phi>(in.k + r0 * D, dKp + r0 * D, g.dk + r0 * D, n, D, c.phi, w1, w2);
+        detail::phi_backward_rows<Phi>(in.k + r0 * D, dKp + r0 * D, g.dk + r0 * D, n, D, c.phi, w1, w2,
+                                       c.k_hidden ? c.k_hidden + r0 * D : nullptr);
     }
     std::vector<T> sw1(Phi::learnable ? std::size_t(D) * D : 0), sw2(sw1.size());
     if (c.slot) {  // slot keys went through φ too

@@ -46,6 +46,13 @@ struct Saved {
   T* row_max = nullptr;   // (B, H, S) m_i: running max used for the shift (0 when the variant takes none)
   T* row_sum = nullptr;   // (B, H, S) ℓ'_i: the shifted row mass (ρ_i is recomputed from it)
   T* pre_norm = nullptr;  // (B, H, S, D) ũ_i = a'_i / ρ_i, before gates and the vector stage
+  // Optional, feature kernels only: when set, the CPU forward (fused or recurrent) writes φ(q), φ(k) here and the
+  // CPU backward reads them instead of mapping q and k again; the shared MLP also keeps its hidden activations
+  // relu(W1·x). Pass the same Saved to both calls. Unset (or a score kernel): the backward recomputes them.
+  T* q_features = nullptr;  // (B, H, S, D)
+  T* k_features = nullptr;  // (B, Hkv, S, D)
+  T* q_hidden = nullptr;    // (B, H, S, D), Feature<SharedMLP> only
+  T* k_hidden = nullptr;    // (B, Hkv, S, D), Feature<SharedMLP> only
 };
 
 template <class T>

@@ -27,7 +27,7 @@ void recurrent_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs
                 "recurrent_forward: o and the saved statistics are required");
   using detail::CMap;
   using detail::RowMat;
-  const detail::Context<V, T> c(p, in);
+  const detail::Context<V, T> c(p, in, out.saved, detail::FeatureCache::fill);
   const int D = p.D, S = p.S;
   constexpr int chunk = 64;
 #pragma omp parallel for schedule(static)

@@ -63,12 +63,24 @@ Var<T> fused_attention(const attention::AnyAttention<T>& op, const attention::At
   auto row_max = std::make_shared<Tensor<T>>(Shape{B, H, S});
   auto row_sum = std::make_shared<Tensor<T>>(Shape{B, H, S});
   auto pre_norm = std::make_shared<Tensor<T>>(Shape{B, H, S, D});
-  attention::Outputs<T> out{o.data(), {row_max->data(), row_sum->data(), pre_norm->data()}};
+  // Feature kernels keep φ(q), φ(k) (and the shared MLP's hidden activations) for the backward: one mapping less,
+  // for up to 4 more (B, H, S, D) tensors while the graph lives.
+  auto features = std::make_shared<std::vector<Tensor<T>>>();
+  const auto& tr = op.traits();
+  const int n_features = tr.feature_kernel ? (tr.mlp ? 4 : 2) : 0;
+  for (int f = 0; f < n_features; ++f) features->emplace_back(Shape{B, f % 2 ? params.Hkv : H, S, D});
+  auto saved_of = [row_max, row_sum, pre_norm, features] {
+    attention::Saved<T> sv{row_max->data(), row_sum->data(), pre_norm->data()};
+    T** slots[] = {&sv.q_features, &sv.k_features, &sv.q_hidden, &sv.k_hidden};
+    for (std::size_t f = 0; f < features->size(); ++f) *slots[f] = (*features)[f].data();
+    return sv;
+  };
+  attention::Outputs<T> out{o.data(), saved_of()};
   op.forward(params, vals->inputs(), out);
   const attention::AnyAttention<T>* opp = &op;  // registry handles are long-lived (owned by the layer)
   return autograd::make_result<T>(
       op.name(), o, detail::present(in),
-      [opp, params, in, vals, row_max, row_sum, pre_norm](const Tensor<T>& g) {
+      [opp, params, in, vals, saved_of](const Tensor<T>& g) {
         const Tensor<T> dout = g.contiguous();
         auto grad_for = [](const Var<T>& v) { return v.defined() ? Tensor<T>(v.shape()) : Tensor<T>(); };
         Tensor<T> dq = grad_for(in.q), dk = grad_for(in.k), dv = grad_for(in.v), dg_in = grad_for(in.g_in),
@@ -78,8 +90,7 @@ Var<T> fused_attention(const attention::AnyAttention<T>& op, const attention::At
         auto p = [](Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
         attention::Grads<T> grads{p(dq), p(dk), p(dv), p(dg_in), p(dg_out), p(dnw), p(dnb), p(dsink), p(dks), p(dvs),
                                   p(dw1), p(dw2)};
-        const attention::Saved<T> saved{row_max->data(), row_sum->data(), pre_norm->data()};
-        opp->backward(params, vals->inputs(), saved, dout.data(), grads);
+        opp->backward(params, vals->inputs(), saved_of(), dout.data(), grads);
         const std::pair<const Var<T>*, Tensor<T>*> pairs[] = {
             {&in.q, &dq},         {&in.k, &dk},          {&in.v, &dv},     {&in.g_in, &dg_in},
             {&in.g_out, &dg_out}, {&in.norm_weight, &dnw}, {&in.norm_bias, &dnb}, {&in.sink_logit, &dsink},
