@@ -19,11 +19,11 @@ import time
 import os
 import sys
 
-import torch
-import torch.nn.functional as F
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_ceiling import sgemm_ceiling  # noqa: E402
+from torch_ceiling import openblas_coretype, sgemm_ceiling  # noqa: E402  (first: it sets OpenBLAS's kernels)
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def causal_mask(S):
@@ -405,7 +405,8 @@ def main():
         untwinned = sorted({n.split("/")[1] for n in ours if n.startswith("fwd/")} - twins)
         if untwinned:
             print(f"no PyTorch twin for: {', '.join(untwinned)}", file=sys.stderr)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, OpenBLAS kernels {openblas_coretype() or 'auto'}, "
+          f"SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
     print(f"{'pass':8} {'variant':50} {'shape':12} {'torch ms':>9} {'GFLOP/s':>8} {'ours ms':>8} {'GFLOP/s':>8} {'ours/torch':>10}")
     for S, D in ((1024, 64), (2048, 96)):
         q, k, v = make(S, D)

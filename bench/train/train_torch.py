@@ -16,12 +16,12 @@ import time
 import os
 import sys
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_ceiling import sgemm_ceiling  # noqa: E402
+from torch_ceiling import openblas_coretype, sgemm_ceiling  # noqa: E402  (first: it sets OpenBLAS's kernels)
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 SHAPES = {  # name: vocab, d_model, layers, heads, d_ff, batch, seq (as bench_train.cpp)
     "tiny": (258, 128, 4, 4, 384, 16, 64),
@@ -123,7 +123,8 @@ def main():
     if args.ours:
         for b in json.load(open(args.ours))["benchmarks"]:
             ours[b.get("label", "")] = b
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OpenBLAS kernels {openblas_coretype() or 'auto'}, "
+          f"SGEMM n=2048: {sgemm_ceiling():.1f} GFLOP/s")
     print(f"{'shape':6} {'params':>8} {'torch tok/s':>12} {'torch GFLOP/s':>14} {'sinklab tok/s':>14} {'ratio':>6}")
     for name in SHAPES:
         r = bench(name)
