@@ -6,11 +6,20 @@
 using namespace sinklab::test;
 namespace attn = sinklab::attention;
 
-TEST_CASE("chunked recurrent form == quadratic form for feature kernels", "[attention][recurrent]") {
+namespace {
+// Registered names whose traits satisfy `keep`; at least 8 of them, so a trait that stops being set fails here.
+template <class Pred>
+std::vector<std::string> names_where(Pred keep) {
   std::vector<std::string> names;
   for (const auto& r : attn::variant_table)
-    if (attn::AnyAttention<double>::create(r.name).traits().has_recurrent_form) names.push_back(r.name);
+    if (keep(attn::AnyAttention<double>::create(r.name).traits())) names.push_back(r.name);
   REQUIRE(names.size() >= 8);
+  return names;
+}
+}  // namespace
+
+TEST_CASE("chunked recurrent form == quadratic form for feature kernels", "[attention][recurrent]") {
+  const auto names = names_where([](const attn::VariantTraits& t) { return t.has_recurrent_form; });
   const auto name = GENERATE_REF(from_range(names));
   const int slot = GENERATE(0, 1, 2);
   attn::WindowSpec w;
@@ -84,10 +93,7 @@ double sum_abs_diff(const std::vector<double>& a, const std::vector<double>& b) 
 }  // namespace
 
 TEST_CASE("feature cache: kept φ(q), φ(k) give the backward the recomputed gradients", "[attention][features]") {
-  std::vector<std::string> names;
-  for (const auto& r : attn::variant_table)
-    if (attn::AnyAttention<double>::create(r.name).traits().feature_kernel) names.push_back(r.name);
-  REQUIRE(names.size() >= 8);
+  const auto names = names_where([](const attn::VariantTraits& t) { return t.feature_kernel; });
   const auto name = GENERATE_REF(from_range(names));
   const int slot = GENERATE(0, 2);
   attn::WindowSpec w;
