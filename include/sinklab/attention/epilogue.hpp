@@ -25,15 +25,12 @@ void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T
   if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
     using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     Eigen::Map<const M> X(x, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
-    if (hidden) {
-      Eigen::Map<M> R(hidden, n, D);
-      R.noalias() = X * W1.transpose();
-      R = R.cwiseMax(T(0));
-      Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
-    } else {
-      const M R = (X * W1.transpose()).cwiseMax(T(0));
-      Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
-    }
+    M own;  // relu(W1·x) when the caller keeps none
+    if (!hidden) own.resize(n, D);
+    Eigen::Map<M> R(hidden ? hidden : own.data(), n, D);
+    R.noalias() = X * W1.transpose();
+    R = R.cwiseMax(T(0));
+    Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
   } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {  // SIMD exp: max(x,0) + e^{min(x,0)}
     using A = Eigen::Array<T, Eigen::Dynamic, 1>;
     Eigen::Map<const A> X(x, n * D);

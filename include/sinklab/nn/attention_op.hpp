@@ -68,6 +68,7 @@ Var<T> fused_attention(const attention::AnyAttention<T>& op, const attention::At
   auto features = std::make_shared<std::vector<Tensor<T>>>();
   const auto& tr = op.traits();
   const int n_features = tr.feature_kernel ? (tr.mlp ? 4 : 2) : 0;
+  // in Saved's order: q_features, k_features, q_hidden, k_hidden (k rows have Hkv heads)
   for (int f = 0; f < n_features; ++f) features->emplace_back(Shape{B, f % 2 ? params.Hkv : H, S, D});
   auto saved_of = [row_max, row_sum, pre_norm, features] {
     attention::Saved<T> sv{row_max->data(), row_sum->data(), pre_norm->data()};
