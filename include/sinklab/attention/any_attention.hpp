@@ -30,7 +30,7 @@ struct AttentionOpsT {
   void (*backward)(const AttentionParams<T>&, const Inputs<T>&, const Saved<T>&, const T*, Grads<T>&);
   void (*reference_forward)(const AttentionParams<T>&, const Inputs<T>&, T*, Saved<T>);
   void (*reference_backward)(const AttentionParams<T>&, const Inputs<T>&, const T*, Grads<T>&);
-  void (*weights)(const AttentionParams<T>&, const Inputs<T>&, T*);
+  void (*weights)(const AttentionParams<T>&, const Inputs<T>&, T*, WeightsMode);
   void (*recurrent_forward)(const AttentionParams<T>&, const Inputs<T>&, Outputs<T>&);  // null: no recurrent form
   void (*recurrent_backward)(const AttentionParams<T>&, const Inputs<T>&, const Saved<T>&, const T*, Grads<T>&);
 };
@@ -113,10 +113,10 @@ class AnyAttention {
     p.window = window_;
     ops().reference_backward(p, in, dout, g);
   }
-  // A (B, H, S, S [+1 with a slot]) as DESIGN §4 defines it (weights.hpp).
-  void weights(AttentionParams<T> p, const Inputs<T>& in, T* A) const {
+  // A (B, H, S, S [+1 with a slot]) as DESIGN §4 defines it, or the raw coefficients κ/ρ (weights.hpp).
+  void weights(AttentionParams<T> p, const Inputs<T>& in, T* A, WeightsMode mode = WeightsMode::probe) const {
     p.window = window_;
-    ops().weights(p, in, A);
+    ops().weights(p, in, A, mode);
   }
 
  private:

@@ -6,6 +6,10 @@
 //   * other score maps (DivCount, None): the sink paper's proxy w/(Σ_j w + 1e-8);
 //   * feature kernels: |w|/(Σ_j |w| + 1e-8).
 // Gates and the vector stage act on rows of A·V, not on A, and are not part of the map.
+// WeightsMode::raw gives instead the coefficient each value really gets, κ_ij/ρ_i (ρ_i = the row stage's
+// denominator: 1 without one, n_i for ÷n_i), whether or not the row sums to one. For distribution-like rows the
+// two maps are the same; for unnormalised variants the sink paper's metric reads the probe map, and the raw mass on
+// the first token is reported beside it (a head can park 0.9 of its proxy weight on token 1 with a raw mass of 0.01).
 #include <cmath>
 #include <cstddef>
 
@@ -14,6 +18,7 @@
 namespace sinklab::attention {
 
 enum class WeightsKind { actual, score_proxy, abs_proxy };
+enum class WeightsMode { probe, raw };
 
 template <class V>
 constexpr WeightsKind weights_kind() {
@@ -28,7 +33,7 @@ constexpr WeightsKind weights_kind() {
 }
 
 template <class V, class T>
-void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A) {
+void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A, WeightsMode mode = WeightsMode::probe) {
   const detail::Context<V, T> c(p, in);
   const int cols = p.keys();
   for (int b = 0; b < p.B; ++b)
@@ -39,14 +44,15 @@ void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A) {
         const T* w = dh.w.data() + std::size_t(i) * cols;
         constexpr WeightsKind kind = weights_kind<V>();
         T denom;
-        if constexpr (kind == WeightsKind::actual) {
+        if (kind == WeightsKind::actual || mode == WeightsMode::raw) {
           denom = V::row_stage::rho(dh.l[i], c.n_of(i), T(0), c.sink_of(h));
+          for (int col = 0; col < cols; ++col) out[col] = w[col] / denom;
         } else {
           denom = T(1e-8);
           for (int col = 0; col < cols; ++col) denom += kind == WeightsKind::abs_proxy ? std::abs(w[col]) : w[col];
+          for (int col = 0; col < cols; ++col)
+            out[col] = (kind == WeightsKind::abs_proxy ? std::abs(w[col]) : w[col]) / denom;
         }
-        for (int col = 0; col < cols; ++col)
-          out[col] = (kind == WeightsKind::abs_proxy ? std::abs(w[col]) : w[col]) / denom;
       }
     }
 }

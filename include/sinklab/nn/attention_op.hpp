@@ -102,13 +102,15 @@ Var<T> fused_attention(const attention::AnyAttention<T>& op, const attention::At
       loc);
 }
 
-// Attention weights (or the sink paper's proxy weights) for probes: (B, H, S, S[+1]); no gradient.
+// Attention weights (or the sink paper's proxy weights; or the raw coefficients κ/ρ) for probes: (B, H, S, S[+1]);
+// no gradient.
 template <class T>
 Tensor<T> attention_weights(const attention::AnyAttention<T>& op, const attention::AttentionParams<T>& params,
-                            const AttentionVars<T>& in) {
+                            const AttentionVars<T>& in,
+                            attention::WeightsMode mode = attention::WeightsMode::probe) {
   const detail::AttentionValues<T> vals(in);
   Tensor<T> w({params.B, params.H, params.S, params.keys()});
-  op.weights(params, vals.inputs(), w.data());
+  op.weights(params, vals.inputs(), w.data(), mode);
   return w;
 }
 

@@ -17,8 +17,9 @@ struct ForwardTrace {
   std::vector<Tensor<T>> hidden;  // n_layers + 1 entries: embedding output, then each block's output (B, S, D)
   std::vector<Tensor<T>> keys;    // per layer (B, Hkv, S, Dh)
   std::vector<Tensor<T>> values;  // per layer (B, Hkv, S, Dh)
-  std::vector<Tensor<T>> attention;  // per layer (B, H, S, S[+1]) when want_attention
-  bool want_attention = false;
+  std::vector<Tensor<T>> attention;      // per layer (B, H, S, S[+1]) when want_attention: the probe map
+  std::vector<Tensor<T>> raw_attention;  // per layer, when want_raw_attention: the raw coefficients κ/ρ
+  bool want_attention = false, want_raw_attention = false;
 };
 
 template <class T>

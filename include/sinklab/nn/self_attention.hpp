@@ -102,6 +102,8 @@ class SelfAttention {
       trace->keys.push_back(in.k.value());
       trace->values.push_back(in.v.value());
       if (trace->want_attention) trace->attention.push_back(attention_weights(*op_, p, in));
+      if (trace->want_raw_attention)
+        trace->raw_attention.push_back(attention_weights(*op_, p, in, attention::WeightsMode::raw));
     }
     const Var<T> o = fused_attention(*op_, p, in);  // (B, H, S, D)
     return o_(autograd::reshape(autograd::permute(o, {0, 2, 1, 3}), {B, S, H_ * D_}));
