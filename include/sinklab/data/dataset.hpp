@@ -3,6 +3,7 @@
 // BatchSampler that visits blocks in a seeded per-epoch order. The order comes from Fisher-Yates driven by
 // splitmix64 seeded with (seed, epoch), so it is identical on every platform and compiler, and the sampler's whole
 // state is three integers (seed, epoch, position): saving them in a checkpoint resumes the exact sequence.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -125,14 +126,25 @@ struct Batch {
   std::span<int32_t> target_row(int64_t b) { return {targets.data() + b * seq_len, static_cast<std::size_t>(seq_len)}; }
 };
 
+// Where training batches come from: blocks of a token dataset (BatchSampler) or a generator (BackcopySampler in
+// bigram_backcopy.hpp). The state is what a checkpoint stores to continue the same sequence of batches exactly.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual Batch next() = 0;
+  virtual nlohmann::json state_json() const = 0;
+  virtual void load_state_json(const nlohmann::json& j) = 0;
+};
+
 struct SamplerState {
   uint64_t seed = 0;
   int64_t epoch = 0, position = 0;  // position: index into this epoch's order of the next block
 };
 
 // Yields full batches forever; an epoch is floor(num_blocks / B) batches (the remainder of the order is skipped,
-// so every batch has B distinct blocks). shuffle = false visits blocks in order (evaluation).
-class BatchSampler {
+// so every batch has B distinct blocks). shuffle = false visits blocks in order (evaluation). Padding in a block
+// (kIgnoreIndex, see windows.hpp) becomes an ignored target and the input token 0.
+class BatchSampler final : public BatchSource {
  public:
   BatchSampler(TokenDataset ds, int64_t batch_size, uint64_t seed, bool shuffle = true)
       : ds_(std::move(ds)), batch_size_(batch_size), shuffle_(shuffle) {
@@ -146,7 +158,7 @@ class BatchSampler {
   int64_t batches_per_epoch() const { return ds_.num_blocks() / batch_size_; }
   const TokenDataset& dataset() const { return ds_; }
 
-  Batch next() {
+  Batch next() override {
     if (state_.position + batch_size_ > static_cast<int64_t>(order_.size())) {
       ++state_.epoch;
       state_.position = 0;
@@ -162,7 +174,8 @@ class BatchSampler {
     for (int64_t r = 0; r < batch_size_; ++r) {
       const int64_t id = order_[static_cast<std::size_t>(state_.position + r)];
       const auto blk = ds_.block(id);
-      std::copy(blk.begin(), blk.end() - 1, b.inputs.begin() + r * S);
+      std::transform(blk.begin(), blk.end() - 1, b.inputs.begin() + r * S,
+                     [](int32_t t) { return t == kIgnoreIndex ? 0 : t; });
       std::copy(blk.begin() + 1, blk.end(), b.targets.begin() + r * S);
       b.block_ids.push_back(id);
       b.sample_ids.push_back(state_.epoch * ds_.num_blocks() + id);
@@ -179,12 +192,14 @@ class BatchSampler {
   }
 
   // The state plus what it is only valid for; from_json refuses a state saved for a different dataset layout.
-  nlohmann::json state_json() const {
+  nlohmann::json state_json() const override {
     return {{"seed", state_.seed},       {"epoch", state_.epoch},    {"position", state_.position},
             {"batch_size", batch_size_}, {"seq_len", ds_.seq_len()}, {"num_blocks", ds_.num_blocks()},
             {"shuffle", shuffle_}};
   }
-  void load_state_json(const nlohmann::json& j) {
+  void load_state_json(const nlohmann::json& j) override {
+    SINKLAB_CHECK(!j.contains("kind"), "sampler state: saved by a '", j.value("kind", ""),
+                  "' sampler, not a token dataset; cannot resume this run with another data.format");
     auto expect = [&](const char* key, int64_t have) {
       SINKLAB_CHECK(j.contains(key) && j[key].get<int64_t>() == have, "sampler state: '", key, "' was ",
                     j.contains(key) ? j[key].dump() : "missing", " when saved, now ", have, "; cannot resume exactly");
