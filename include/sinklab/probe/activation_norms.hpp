@@ -32,6 +32,8 @@ class NormAccumulator {
     if (layer == 0) samples_ += B;
   }
 
+  int64_t samples() const { return samples_; }
+
   // (L, S) mean norms.
   std::vector<std::vector<double>> mean() const {
     std::vector<std::vector<double>> out(layers_, std::vector<double>(seq_len_, 0.0));
