@@ -36,7 +36,7 @@ inline io::Json load_layered(const std::filesystem::path& file, std::set<std::st
   return out;
 }
 
-// Paths in data.train / data.val / data.sp_model are relative to the file that set them: resolve them against the
+// Paths in data.train / data.val / data.sp_model / data.backcopy.corpus are relative to the file that set them: resolve them against the
 // directory of the top-level config, which is where the reference configs keep them relative to.
 inline void resolve_paths(io::Json& cfg, const std::filesystem::path& base_dir) {
   auto fix = [&](io::Json& v) {
@@ -54,6 +54,7 @@ inline void resolve_paths(io::Json& cfg, const std::filesystem::path& base_dir) 
       fix(v);
   }
   fix(cfg["data"]["sp_model"]);
+  fix(cfg["data"]["backcopy"]["corpus"]);
 }
 }  // namespace detail
 

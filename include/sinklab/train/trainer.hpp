@@ -17,9 +17,11 @@
 #include "sinklab/io.hpp"
 #include "sinklab/nn/llama.hpp"
 #include "sinklab/optim.hpp"
-#include "sinklab/probe/runner.hpp"
+#include "sinklab/probe/backcopy.hpp"
+#include "sinklab/probe/summary.hpp"
 #include "sinklab/train/checkpoint.hpp"
 #include "sinklab/train/config.hpp"
+#include "sinklab/train/data_setup.hpp"
 
 namespace sinklab::train {
 
@@ -31,82 +33,10 @@ inline std::atomic<bool>& stop_requested() {
   return flag;
 }
 
-struct DataSplits {
-  std::shared_ptr<data::TokenDataset> train, val;
-  int32_t vocab_size = 0;
-  std::string tokenizer;  // spec for the probe app ("byte+eos", "sentencepiece:<path>")
-};
-
-inline std::vector<fs::path> path_list(const io::Json& v) {
-  std::vector<fs::path> out;
-  if (v.is_string() && !v.get<std::string>().empty()) out.emplace_back(v.get<std::string>());
-  if (v.is_array())
-    for (const auto& e : v) out.emplace_back(e.get<std::string>());
-  return out;
-}
-
-// Tokenises (or reads) the configured corpora, cached under data.cache_dir.
-inline DataSplits load_data(const io::Json& cfg, const fs::path& run_dir) {
-  const auto& d = cfg["data"];
-  const int64_t S = cfg["train"]["seq_len"].get<int64_t>();
-  const std::string format = d["format"].get<std::string>();
-  const auto train_files = path_list(d["train"]), val_files = path_list(d["val"]);
-  SINKLAB_CHECK(!train_files.empty(), "data.train: no training files configured");
-  for (const auto& f : train_files) SINKLAB_CHECK(fs::exists(f), "data.train: '", f.string(), "' does not exist");
-  for (const auto& f : val_files) SINKLAB_CHECK(fs::exists(f), "data.val: '", f.string(), "' does not exist");
-  DataSplits out;
-  std::vector<int32_t> train_tokens, val_tokens;
-  if (format == "text" || format == "jsonl") {
-    const std::string tok_kind = d["tokenizer"].get<std::string>();
-    std::string spec;
-    if (tok_kind == "byte") {
-      spec = "byte+eos";
-    } else if (tok_kind == "sentencepiece") {
-      fs::path model = d["sp_model"].get<std::string>();
-      if (model.empty()) {  // train one on the first training file
-        model = run_dir / "tokenizer.model";
-        if (!fs::exists(model))
-          data::SentencePieceTokenizer::train(data::expand_inputs(train_files).front(), run_dir / "tokenizer",
-                                              d["sp_vocab_size"].get<int>(), d["sp_type"].get<std::string>());
-      }
-      spec = "sentencepiece:" + fs::absolute(model).string();
-    } else {
-      SINKLAB_FAIL("data.tokenizer: unknown value '", tok_kind, "' (expected byte or sentencepiece)");
-    }
-    const data::Tokenizer tok = data::Tokenizer::from_spec(spec);
-    data::PrepareOptions opt;
-    opt.cache_dir = d["cache_dir"].get<std::string>().empty() ? run_dir / "cache" : fs::path(d["cache_dir"].get<std::string>());
-    opt.strip_gutenberg = d["strip_gutenberg"].get<bool>();
-    train_tokens = data::read_token_file(data::prepare_corpus(std::span<const fs::path>(train_files), tok, opt).token_file).tokens;
-    if (!val_files.empty())
-      val_tokens = data::read_token_file(data::prepare_corpus(std::span<const fs::path>(val_files), tok, opt).token_file).tokens;
-    out.vocab_size = tok.vocab_size();
-    out.tokenizer = spec;
-  } else {
-    data::TokenFormat f = data::TokenFormat::Auto;
-    if (format == "llmc") f = data::TokenFormat::LlmC;
-    else if (format == "litpkds") f = data::TokenFormat::Litpkds;
-    else if (format == "tokens") f = data::TokenFormat::RawU16;
-    else SINKLAB_FAIL("data.format: unknown value '", format, "' (expected text, jsonl, llmc, litpkds or tokens)");
-    train_tokens = data::read_token_files(std::span<const fs::path>(train_files), f);
-    val_tokens = data::read_token_files(std::span<const fs::path>(val_files), f);
-    out.tokenizer = "none";
-  }
-  data::TokenDataset all(std::move(train_tokens), S);
-  if (val_tokens.empty()) {
-    auto [tr, va] = all.split_tail(d["val_fraction"].get<double>());
-    out.train = std::make_shared<data::TokenDataset>(tr);
-    out.val = std::make_shared<data::TokenDataset>(va);
-  } else {
-    out.train = std::make_shared<data::TokenDataset>(all);
-    out.val = std::make_shared<data::TokenDataset>(data::TokenDataset(std::move(val_tokens), S));
-  }
-  return out;
-}
-
 struct TrainResult {
   int64_t steps_done = 0;
   double last_loss = 0, last_val_loss = -1;
+  nlohmann::json last_probe;  // the last probe record (empty when probes are off)
   bool interrupted = false;
 };
 
@@ -142,7 +72,7 @@ class Trainer {
     const int64_t accum = tr["grad_accum"].get<int64_t>(), batch = tr["batch_size"].get<int64_t>();
     SINKLAB_CHECK(accum >= 1 && batch % accum == 0, "train.batch_size (", batch, ") must be a multiple of train.grad_accum (",
                   accum, ")");
-    sampler_ = std::make_unique<data::BatchSampler>(*data_.train, batch / accum, tr["seed"].get<uint64_t>());
+    sampler_ = data_.training_batches(batch / accum, tr["seq_len"].get<int64_t>(), tr["seed"].get<uint64_t>());
     const auto& d = cfg_["data"];
     if (d["random_tokens"].size() == 2)
       random_tokens_ = data::RandomTokens{d["random_tokens"][0].get<int64_t>(), d["random_tokens"][1].get<int64_t>(),
@@ -182,16 +112,30 @@ class Trainer {
     return sum / double(n);
   }
 
-  // Sink probe on the first log.probe_samples validation blocks, truncated to log.probe_seq_len tokens.
-  probe::ProbeResult probe() const {
+  // Probe on the first log.probe_samples validation blocks without padding, truncated to log.probe_seq_len
+  // tokens: the summary of probe/summary.hpp, plus the task's own measures for Bigram-Backcopy. Empty when no
+  // validation block qualifies.
+  nlohmann::json probe() const {
     const int64_t T_ = std::min<int64_t>(cfg_["log"]["probe_seq_len"].get<int64_t>(), data_.val->seq_len());
-    const int64_t n = std::min<int64_t>(cfg_["log"]["probe_samples"].get<int64_t>(), data_.val->num_blocks());
+    const int64_t n = cfg_["log"]["probe_samples"].get<int64_t>();
     std::vector<std::vector<int32_t>> seqs;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < data_.val->num_blocks() && int64_t(seqs.size()) < n; ++i) {
       auto b = data_.val->block(i);
-      seqs.emplace_back(b.begin(), b.begin() + T_ + 1);
+      if (std::find(b.begin(), b.begin() + T_ + 1, data::kIgnoreIndex) == b.begin() + T_ + 1)
+        seqs.emplace_back(b.begin(), b.begin() + T_ + 1);
     }
-    return probe::run_probe(*model_, seqs, 16, false);
+    if (seqs.empty()) return {};
+    probe::ProbeOptions<T> opt;
+    opt.massive = false;
+    opt.raw = true;
+    std::optional<probe::BackcopyProbe> task_probe;
+    if (data_.task) {
+      task_probe.emplace(data_.task, seqs, model_->config().n_layers, model_->config().n_heads);
+      opt.on_batch = task_probe->hook<T>();
+    }
+    auto rec = probe::summary_record(probe::run_probe(*model_, seqs, opt), cfg_["log"]["probe_eps"].get<double>());
+    if (task_probe) rec.update(task_probe->metrics());
+    return rec;
   }
 
   // Trains up to train.steps (or `max_steps` more steps when > 0, for tests that stop part-way).
@@ -245,13 +189,13 @@ class Trainer {
         rec["val_loss"] = res.last_val_loss;
       }
       // No validation block, no probe (rather than an error that ends the run without a checkpoint).
-      if (probe_every > 0 && data_.val->num_blocks() > 0 && (step_ % probe_every == 0 || step_ == total)) {
+      if (probe_every > 0 && (step_ % probe_every == 0 || step_ == total)) {
         const auto pr = probe();
-        const double eps = lg["probe_eps"].get<double>();
-        rec["step"] = step_;
-        rec["sink_eps"] = eps;
-        rec["sink"] = pr.sink.sink_rate(eps, 10);
-        rec["sink1"] = pr.sink.sink_rate(eps, 1)[0];
+        if (!pr.empty()) {
+          rec["step"] = step_;
+          rec.update(pr);
+          res.last_probe = pr;
+        }
       }
       if (!rec.is_null()) metrics.write(rec);
       if (ckpt_every > 0 && step_ % ckpt_every == 0 && step_ < total) checkpoint();
@@ -327,7 +271,7 @@ class Trainer {
   nn::ParamList<T> params_;
   std::unique_ptr<optim::AdamW<T>> opt_;
   optim::Schedule sched_;
-  std::unique_ptr<data::BatchSampler> sampler_;
+  std::unique_ptr<data::BatchSource> sampler_;
   std::optional<data::RandomTokens> random_tokens_;
   std::optional<data::FixedToken> fixed_token_;
   std::optional<data::PrefixLmMask> prefix_mask_;
