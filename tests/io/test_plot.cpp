@@ -60,3 +60,31 @@ TEST_CASE("line plot SVG and CSV, linear and log", "[io][plot]") {
   CHECK(count(log_svg, ">0.1<") == 1);  // decade tick labels
   CHECK(count(log_svg, ">10<") == 1);
 }
+
+TEST_CASE("bar plot with error bars and points, SVG and CSV", "[io][plot]") {
+  test::TempDir dir("plot");
+  const std::vector<io::Bar> bars = {
+      {"softmax", 18.5, 2.5, {16.0, 21.0}}, {"sigmoid <no norm>", 0.5, NAN, {0.5}}, {"diverged", NAN, NAN, {NAN}}};
+  io::BarPlotOptions opt;
+  opt.title = "Sink1 (%)";
+  io::write_bar_plot(dir / "bars.svg", bars, opt);
+  const auto svg = io::read_text_file(dir / "bars.svg");
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.substr(svg.size() - 7) == "</svg>\n");
+  CHECK(count(svg, "<rect") == 1 + 2);  // background + the two finite bars
+  CHECK(count(svg, "<path") == 1);      // one error bar: the others have no finite error
+  CHECK(count(svg, "<circle") == 3);    // finite points only
+  CHECK(count(svg, "sigmoid &lt;no norm&gt;") >= 1);
+  CHECK(count(svg, ">n/a<") == 1);
+  CHECK(count(svg, ">20<") == 1);  // a tick at 20: the axis reaches the top of the error bar (21), not just 18.5
+  CHECK(io::read_text_file(dir / "bars.csv") ==
+        "bar,kind,value\nsoftmax,value,18.5\nsoftmax,error,2.5\nsoftmax,point,16\nsoftmax,point,21\n"
+        "sigmoid <no norm>,value,0.5\nsigmoid <no norm>,point,0.5\ndiverged,value,nan\ndiverged,point,nan\n");
+
+  // The axis always holds zero and every error-bar end: a negative value draws its bar below the baseline.
+  const std::vector<io::Bar> neg = {{"a", -2.0, 1.0, {}}, {"b", 1.0, 0.5, {}}};
+  io::write_bar_plot(dir / "neg.svg", neg);
+  const auto nsvg = io::read_text_file(dir / "neg.svg");
+  CHECK(count(nsvg, ">-3<") == 1);  // tick at the lower end of a's error bar
+  CHECK(count(nsvg, "<path") == 2);
+}

@@ -1,7 +1,8 @@
 #pragma once
 // Self-contained SVG plots (no dependencies, open in any browser) with the numbers beside them as CSV, so a figure
 // can be re-plotted elsewhere without re-running. Heatmaps for attention maps / sink scores per (layer, head);
-// line plots for loss curves. Layout is deliberately simple and fixed; readability over configurability.
+// line plots for loss curves; bar charts with error bars for one number per experiment arm. Layout is deliberately
+// simple and fixed; readability over configurability.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -94,6 +95,10 @@ inline std::vector<double> nice_ticks(double lo, double hi, int target = 6) {
     t.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
   return t;
 }
+
+// Series and bars take these colours in order, so an arm keeps its colour across a curve plot and a bar chart.
+inline constexpr std::array<const char*, 8> kPalette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                                        "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
 inline std::filesystem::path csv_path(const std::filesystem::path& svg) {
   auto p = svg;
@@ -207,8 +212,7 @@ struct LinePlotOptions {
 // CSV beside it in long form: "series,x,y" then one line per point, series in the given order.
 inline void write_line_plot(const std::filesystem::path& svg_path, std::span<const Series> series,
                             const LinePlotOptions& opt = {}) {
-  static constexpr std::array<const char*, 8> palette = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
-                                                         "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  const auto& palette = detail::kPalette;
   auto usable = [&](double x, double y) { return std::isfinite(x) && std::isfinite(y) && (!opt.log_y || y > 0); };
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (const auto& s : series) {
@@ -284,6 +288,118 @@ inline void write_line_plot(const std::filesystem::path& svg_path, std::span<con
   for (const auto& sr : series)
     for (std::size_t i = 0; i < sr.x.size(); ++i)
       csv << detail::csv_escape(sr.name) << ',' << detail::fmt(sr.x[i]) << ',' << detail::fmt(sr.y[i]) << '\n';
+  write_file_atomic(detail::csv_path(svg_path), std::string_view(csv.str()));
+}
+
+struct Bar {
+  std::string name;
+  double value = std::numeric_limits<double>::quiet_NaN();  // NaN: no bar ("n/a")
+  double error = std::numeric_limits<double>::quiet_NaN();  // half-height of the error bar; NaN: none
+  std::vector<double> points;                               // individual observations, drawn as dots
+};
+
+struct BarPlotOptions {
+  std::string title, y_label;
+  int width = 760, height = 460;
+};
+
+// One bar per entry from zero to its value, an error bar value ± error, and the points as dots spread across the
+// bar; the axis spans zero, every bar end, error-bar end and point. Bars take the line plot's colours in order.
+// SVG content: 1 background <rect> plus one <rect> per finite value, one <path> per finite error, one <circle> per
+// finite point. CSV beside it in long form: "bar,kind,value" with kind value, error or point, bars in order.
+inline void write_bar_plot(const std::filesystem::path& svg_path, std::span<const Bar> bars,
+                           const BarPlotOptions& opt = {}) {
+  double y0 = 0, y1 = 0;  // the baseline is always on the axis: a bar's length is its value
+  for (const auto& b : bars) {
+    for (double v : {b.value, b.value - b.error, b.value + b.error})
+      if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+    for (double v : b.points)
+      if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+  }
+  if (y1 == y0) y1 = y0 + 1;
+  const double pad = 0.06 * (y1 - y0);
+  if (y1 > 0) y1 += pad;
+  if (y0 < 0) y0 -= pad;
+  std::size_t longest = 0;
+  for (const auto& b : bars) longest = std::max(longest, b.name.size());
+  const double left = 70, right = 30, top = 40;
+  const double slot = (opt.width - left - right) / static_cast<double>(std::max<std::size_t>(1, bars.size()));
+  const bool slanted = 6.5 * static_cast<double>(longest) > slot;  // names wider than their slot are set at an angle
+  const double bottom = slanted ? 34 + 4.0 * static_cast<double>(std::min<std::size_t>(longest, 40)) : 50;
+  const double height = opt.height + (slanted ? bottom - 50 : 0);
+  const double pw = opt.width - left - right, ph = height - top - bottom;
+  const double bar_w = 0.6 * slot;
+  auto py = [&](double y) { return top + ph - (y - y0) / (y1 - y0) * ph; };
+
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << opt.width << "\" height=\"" << height
+    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  s << "<rect x=\"0\" y=\"0\" width=\"" << opt.width << "\" height=\"" << height << "\" fill=\"white\"/>\n";
+  s << "<text x=\"" << left + pw / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
+    << detail::xml_escape(opt.title) << "</text>\n";
+  const auto ticks = detail::nice_ticks(y0, y1);
+  s << "<g stroke=\"#e5e5e5\">\n";
+  for (double t : ticks)
+    s << "<line x1=\"" << left << "\" y1=\"" << py(t) << "\" x2=\"" << left + pw << "\" y2=\"" << py(t) << "\"/>\n";
+  s << "</g>\n";
+  for (double t : ticks)
+    s << "<text x=\"" << left - 6 << "\" y=\"" << py(t) + 4 << "\" text-anchor=\"end\">" << detail::fmt(t, 4)
+      << "</text>\n";
+  s << "<text transform=\"translate(16," << top + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
+    << detail::xml_escape(opt.y_label) << "</text>\n";
+  for (std::size_t k = 0; k < bars.size(); ++k) {
+    const Bar& b = bars[k];
+    const char* colour = detail::kPalette[k % detail::kPalette.size()];
+    const double cx = left + slot * (static_cast<double>(k) + 0.5);
+    const std::string name = detail::xml_escape(b.name);
+    if (std::isfinite(b.value)) {
+      s << "<rect x=\"" << cx - bar_w / 2 << "\" y=\"" << std::min(py(0), py(b.value)) << "\" width=\"" << bar_w
+        << "\" height=\"" << std::abs(py(b.value) - py(0)) << "\" fill=\"" << colour
+        << "\" fill-opacity=\"0.7\"><title>" << name << ": " << detail::fmt(b.value, 6)
+        << (std::isfinite(b.error) ? " ± " + detail::fmt(b.error, 3) : "") << "</title></rect>\n";
+      // The value's label clears the error bar and the dots beyond the bar's end.
+      double end = b.value;
+      for (double v : b.points)
+        if (std::isfinite(v)) end = b.value >= 0 ? std::max(end, v) : std::min(end, v);
+      if (std::isfinite(b.error))
+        end = b.value >= 0 ? std::max(end, b.value + b.error) : std::min(end, b.value - b.error);
+      s << "<text x=\"" << cx << "\" y=\"" << (b.value >= 0 ? py(end) - 5 : py(end) + 14)
+        << "\" text-anchor=\"middle\" fill=\"#555\">" << detail::fmt(b.value, 4) << "</text>\n";
+    } else {
+      s << "<text x=\"" << cx << "\" y=\"" << py(0) - 4 << "\" text-anchor=\"middle\" fill=\"#555\">n/a</text>\n";
+    }
+    if (std::isfinite(b.value) && std::isfinite(b.error)) {
+      const double lo = py(b.value - b.error), hi = py(b.value + b.error), cap = std::min(bar_w / 6, 8.0);
+      s << "<path d=\"M" << cx << ' ' << lo << "V" << hi << "M" << cx - cap << ' ' << hi << "H" << cx + cap << "M"
+        << cx - cap << ' ' << lo << "H" << cx + cap << "\" stroke=\"black\" stroke-width=\"1.2\" fill=\"none\"/>\n";
+    }
+    // Dots spread evenly over the middle of the bar, so equal values stay distinguishable.
+    const double n = static_cast<double>(b.points.size()), step = n > 1 ? std::min(bar_w * 0.6 / (n - 1), 10.0) : 0;
+    for (std::size_t i = 0; i < b.points.size(); ++i) {
+      if (!std::isfinite(b.points[i])) continue;
+      s << "<circle cx=\"" << cx + (static_cast<double>(i) - (n - 1) / 2) * step << "\" cy=\"" << py(b.points[i])
+        << "\" r=\"2.8\" fill=\"#222\"><title>" << name << ": " << detail::fmt(b.points[i], 6) << "</title></circle>\n";
+    }
+    if (slanted)
+      s << "<text transform=\"translate(" << cx << ',' << top + ph + 12 << ") rotate(-35)\" text-anchor=\"end\">"
+        << name << "</text>\n";
+    else
+      s << "<text x=\"" << cx << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">" << name << "</text>\n";
+  }
+  s << "<line x1=\"" << left << "\" y1=\"" << py(0) << "\" x2=\"" << left + pw << "\" y2=\"" << py(0)
+    << "\" stroke=\"black\"/>\n<line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << top + ph
+    << "\" stroke=\"black\"/>\n";
+  s << "</svg>\n";
+  write_file_atomic(svg_path, std::string_view(s.str()));
+
+  std::ostringstream csv;
+  csv << "bar,kind,value\n";
+  for (const auto& b : bars) {
+    const std::string name = detail::csv_escape(b.name);
+    csv << name << ",value," << detail::fmt(b.value) << '\n';
+    if (!std::isnan(b.error)) csv << name << ",error," << detail::fmt(b.error) << '\n';
+    for (double v : b.points) csv << name << ",point," << detail::fmt(v) << '\n';
+  }
   write_file_atomic(detail::csv_path(svg_path), std::string_view(csv.str()));
 }
 
