@@ -83,16 +83,4 @@ inline io::Json to_json(const Stamp& s) {
           {"commit", s.commit}, {"dirty", s.dirty}, {"command", s.command}};
 }
 
-inline Stamp stamp_from_json(const io::Json& j) {
-  Stamp s;
-  s.utc = j.value("utc", "");
-  s.cpu = j.value("cpu", "");
-  s.cores = j.value("cores", 0u);
-  s.os = j.value("os", "");
-  s.commit = j.value("commit", "unknown");
-  s.dirty = j.value("dirty", false);
-  s.command = j.value("command", "");
-  return s;
-}
-
 }  // namespace sinklab::experiment
