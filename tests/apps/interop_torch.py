@@ -138,7 +138,9 @@ def attend(name, t, vis):
     if name == "sigmoid_norm":
         w = keep(torch.sigmoid(s))
         return w @ v / (w.sum(-1, keepdim=True) + 1e-8)
-    if name == "sigmoid_bias":  # σ(s − log n_i)
+    if name == "sigmoid_bias":  # Ramapuram et al.: σ(s − log S), one bias for every row whatever the mask
+        return keep(torch.sigmoid(s - math.log(s.shape[-1]))) @ v
+    if name == "sigmoid_bias_per_row":  # σ(s − log n_i)
         return keep(torch.sigmoid(s - n.log())) @ v
     if name == "elu":
         return keep(elu1(s)) @ v
@@ -235,11 +237,13 @@ def main():
              "gated_softmax_no_out_gate_no_norm", "gated_relu_no_in_gate_no_norm",
              "gated_softmax_no_gate_rmsnorm_nodivS", "gated_softmax_no_gate_L2norm_nodivS_noclamp",
              "gated_softmax_post_out_gate_L2norm_nodivS_noclamp", "linear_elu", "linear_relu", "linear_cosine",
-             "sigmoid", "sigmoid_norm", "sigmoid_bias", "elu", "elu_norm", "kernel_linear", "kernel_linear_norm",
-             "kernel_elu_norm", "kernel_mlp_norm", "softpick", "softmax1", "softmax_sink", "gated_attention",
-             "gated_attention_headwise", "softmax+kv_slot"]
-    # every variant under one mask (rotating through the four), and softmax under all of them
-    cases = [(nm, *masks[i % len(masks)]) for i, nm in enumerate(names)] + [("softmax", *m) for m in masks[1:]]
+             "sigmoid", "sigmoid_norm", "sigmoid_bias", "sigmoid_bias_per_row", "elu", "elu_norm", "kernel_linear",
+             "kernel_linear_norm", "kernel_elu_norm", "kernel_mlp_norm", "softpick", "softmax1", "softmax_sink",
+             "gated_attention", "gated_attention_headwise", "softmax+kv_slot"]
+    # every variant under one mask (rotating through the four), and softmax and both sigmoid biases under all of them
+    cases = [(nm, *masks[i % len(masks)]) for i, nm in enumerate(names)]
+    cases += [(nm, *m) for nm in ("softmax", "sigmoid_bias", "sigmoid_bias_per_row") for m in masks
+              if (nm, *m) not in cases]
     with tempfile.TemporaryDirectory() as wd:
         for name, mask, opt in cases:
             t = inputs_for(name, B, H, Hkv, S, D)

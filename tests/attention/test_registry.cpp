@@ -55,6 +55,7 @@ TEST_CASE("every name of DESIGN §3.1 is registered, spelled as in the papers", 
                             "gated_attention",
                             "gated_attention_headwise",
                             "sigmoid_bias",
+                            "sigmoid_bias_per_row",
                             "softpick"};
   for (const char* n : required) {
     INFO(n);

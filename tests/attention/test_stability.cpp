@@ -27,7 +27,8 @@ TEST_CASE("no NaN/Inf on large scores for stable variants", "[attention][stabili
                          "gated_softmax_no_gate_rmsnorm_nodivS",
                          "sigmoid",
                          "sigmoid_norm",
-                         "sigmoid_bias"};
+                         "sigmoid_bias",
+                         "sigmoid_bias_per_row"};
   const char* name = GENERATE_REF(from_range(std::begin(names), std::end(names)));
   const auto a = attn::AnyAttention<double>::create(name);
   const auto pd = make_problem<double>(a, 1, 2, 1, 70, 64, 5, /*qk_gain=*/10.0);

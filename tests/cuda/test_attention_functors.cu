@@ -44,12 +44,13 @@ void check_near(const std::vector<float>& dev, const std::vector<float>& host, c
   }
 }
 
-// Score kernels: weight, dweight, mass, dmass and the per-row offset, at scores s under a running max m.
+// Score kernels: weight, dweight, mass, dmass and the score offset, at scores s under a running max m. The offset
+// sees a row of `rows` visible keys in a sequence of `seq_len`, two different counts, so either one may be used.
 template <class K>
-__global__ void score_kernel_eval(const float* s, const float* m, int n, int rows, float* out) {
+__global__ void score_kernel_eval(const float* s, const float* m, int n, int rows, int seq_len, float* out) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float off = K::row_offset(rows, 0.0f);
+  const float off = K::row_offset(rows, seq_len, 0.0f);
   out[5 * i + 0] = K::weight(s[i] + off, m[i]);
   out[5 * i + 1] = K::dweight(s[i] + off, m[i]);
   out[5 * i + 2] = K::mass(s[i] + off, m[i]);
@@ -64,10 +65,10 @@ void check_score_kernel(const char* what) {
     s.push_back(0.25f * float(i));
     m.push_back(K::shift_equivariant ? 0.25f * float(i) + 1.5f : 0.0f);  // shifted kernels: s <= m
   }
-  const int n = int(s.size()), rows = 37;
+  const int n = int(s.size()), rows = 37, seq_len = 50;
   std::vector<float> want(5 * n);
   for (int i = 0; i < n; ++i) {
-    const float off = K::row_offset(rows, 0.0f);
+    const float off = K::row_offset(rows, seq_len, 0.0f);
     want[5 * i + 0] = K::weight(s[i] + off, m[i]);
     want[5 * i + 1] = K::dweight(s[i] + off, m[i]);
     want[5 * i + 2] = K::mass(s[i] + off, m[i]);
@@ -75,7 +76,7 @@ void check_score_kernel(const char* what) {
     want[5 * i + 4] = off;
   }
   DeviceBuffer<float> ds(s), dm(m), out(std::size_t(5 * n));
-  score_kernel_eval<K><<<(n + 127) / 128, 128>>>(ds.p, dm.p, n, rows, out.p);
+  score_kernel_eval<K><<<(n + 127) / 128, 128>>>(ds.p, dm.p, n, rows, seq_len, out.p);
   SINKLAB_CUDA_CHECK(cudaGetLastError());
   SINKLAB_CUDA_CHECK(cudaDeviceSynchronize());
   check_near(out.host(), want, what);
@@ -193,6 +194,7 @@ TEST_CASE("attention score kernels agree on device and host", "[gpu][attention]"
   check_score_kernel<kern::TaylorExp<80>>("TaylorExp<80>");
   check_score_kernel<kern::Sigmoid<>>("Sigmoid");
   check_score_kernel<kern::Sigmoid<kern::SigmoidBias::minus_log_n>>("Sigmoid(-log n)");
+  check_score_kernel<kern::Sigmoid<kern::SigmoidBias::minus_log_n_i>>("Sigmoid(-log n_i)");
   check_score_kernel<kern::EluPlus1>("EluPlus1");
   check_score_kernel<kern::Relu>("Relu");
   check_score_kernel<kern::ClampedRelu<5>>("ClampedRelu<5>");

@@ -338,7 +338,8 @@ TEST_CASE("fused CUDA attention: score biases and sink slots", "[gpu][attention]
 TEST_CASE("fused CUDA attention: full mask, and longer rows on the device", "[gpu][attention]") {
   attn::WindowSpec full;
   full.mask = attn::MaskKind::full;
-  for (const char* name : {"softmax", "softpick", "sigmoid_bias", "gated_softmax", "linear_elu"}) {
+  for (const char* name :
+       {"softmax", "softpick", "sigmoid_bias", "sigmoid_bias_per_row", "gated_softmax", "linear_elu"}) {
     if (!selected(attn::variant_index(name))) continue;
     const auto a = attn::AnyAttention<float>::create(name, full);
     run_case(a, Shape{1, 2, 2, 77, 64}, 7000);

@@ -94,7 +94,7 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
   int n[block_q];
   for (int r = 0; r < R; ++r) {
     n[r] = c.n_of(i0 + r);
-    off[r] = K::row_offset(n[r], T(0));
+    off[r] = K::row_offset(n[r], S, T(0));
     m[r] = V::use_shift ? neg_inf : T(0);
     l[r] = T(0);
   }
@@ -249,7 +249,7 @@ void backward_kv_task(const Context<V, T>& c, int b, int hk, const Saved<T>& sv,
         if (cls == TileClass::empty) continue;
         const std::size_t r0 = c.row(b, h, i0);
         const T* Q = c.Q + r0 * D;
-        for (int r = 0; r < R; ++r) off[r] = K::row_offset(c.n_of(i0 + r), T(0));
+        for (int r = 0; r < R; ++r) off[r] = K::row_offset(c.n_of(i0 + r), c.S, T(0));
         tile_scores(c, h, i0, R, j0, C, cls, Q, Kt, off, Sm, vis);
         CMap<T> dAt(dA + r0 * D, R, D);
         P.resize(R, C);
@@ -386,7 +386,7 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
         const T mi = sv.row_max[ri];
         T s = T(0), dp = T(0);
         for (int d = 0; d < D; ++d) s += q[d] * ks[d];
-        s = s * c.scale + K::row_offset(c.n_of(i), T(0));
+        s = s * c.scale + K::row_offset(c.n_of(i), c.S, T(0));
         if (c.slot_value) {
           const T* vs = in.v_slot + std::size_t(h) * D;
           for (int d = 0; d < D; ++d) dp += dA[ri * D + d] * vs[d];

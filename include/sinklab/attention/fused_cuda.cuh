@@ -9,8 +9,8 @@
 //
 // Split of the work (Note [two template axes]). The quadratic tile loops depend only on the score kernel κ, on
 // whether the running max is subtracted (V::use_shift) and on the input gate; the row epilogue depends on the row
-// stage, vector stage and output gate. So the heavy kernels are templated on TileTraits<κ, shift, in-gate> (10
-// distinct ones behind the 46 registry names; feature kernels share one per clamp value since φ runs in a pre-pass)
+// stage, vector stage and output gate. So the heavy kernels are templated on TileTraits<κ, shift, in-gate> (11
+// distinct ones behind the 47 registry names; feature kernels share one per clamp value since φ runs in a pre-pass)
 // and the light per-row kernels on the whole Variant:
 //
 // forward   (0) feature kernels: qf = φ(q), kf = φ(k), sf = φ(k_slot) (one thread per row, Phi::forward);
@@ -347,7 +347,7 @@ __global__ void __launch_bounds__(kThreads) fwd_tile_kernel(DevCtx<T> c, FwdOut<
 SINKLAB_UNROLL
   for (int i = 0; i < RM; ++i) {
     const int r = ty * RM + i;
-    off[i] = K::row_offset(c.n_of(i0 + imin(r, R - 1)), 0.f);
+    off[i] = K::row_offset(c.n_of(i0 + imin(r, R - 1)), c.S, 0.f);
     m[i] = TT::use_shift ? -INFINITY : 0.f;
     l[i] = 0.f;
 SINKLAB_UNROLL
@@ -511,7 +511,7 @@ SINKLAB_UNROLL
         const bool in = r < R;
         rm[r] = in ? float(a.m[r0 + r]) : 0.f;
         rdl[r] = in ? a.dL[r0 + r] : 0.f;
-        roff[r] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), 0.f);
+        roff[r] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), c.S, 0.f);
       }
       __syncthreads();
 
@@ -608,7 +608,7 @@ SINKLAB_UNROLL
     const bool in = r < R;
     mi[i] = in ? float(a.m[r0 + r]) : 0.f;
     dli[i] = in ? a.dL[r0 + r] : 0.f;
-    off[i] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), 0.f);
+    off[i] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), c.S, 0.f);
 SINKLAB_UNROLL
     for (int k = 0; k < DM; ++k) dQ[i][k] = 0.f;
   }
@@ -834,7 +834,7 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) fwd_tc_kernel(DevCtx<T> c, FwdOu
   float m[2], l[2], off[2], acc[D / 8][4];
   SINKLAB_UNROLL
   for (int x = 0; x < 2; ++x) {
-    off[x] = K::row_offset(c.n_of(i0 + imin(r0 + 8 * x, R - 1)), 0.f);
+    off[x] = K::row_offset(c.n_of(i0 + imin(r0 + 8 * x, R - 1)), c.S, 0.f);
     m[x] = TT::use_shift ? -INFINITY : 0.f;
     l[x] = 0.f;
   }
@@ -969,7 +969,7 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) dq_tc_kernel(DevCtx<T> c, BwdTil
     const bool in = r < R;
     mi[x] = in ? float(a.m[r0g + r]) : 0.f;
     dli[x] = in ? a.dL[r0g + r] : 0.f;
-    off[x] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), 0.f);
+    off[x] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), c.S, 0.f);
   }
   SINKLAB_UNROLL
   for (int n = 0; n < D / 8; ++n) dq[n][0] = dq[n][1] = dq[n][2] = dq[n][3] = 0.f;
@@ -1071,7 +1071,7 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) dkdv_tc_kernel(DevCtx<T> c, BwdT
         const bool in = r < R;
         rm[r] = in ? float(a.m[r0g + r]) : 0.f;
         rdl[r] = in ? a.dL[r0g + r] : 0.f;
-        roff[r] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), 0.f);
+        roff[r] = K::row_offset(c.n_of(i0 + (in ? r : R - 1)), c.S, 0.f);
       }
       __syncthreads();
 
@@ -1341,7 +1341,7 @@ __global__ void __launch_bounds__(kRowThreads) bwd_rows_kernel(RowArgs<T> a, con
     const T* ks = a.Ks + std::size_t(h) * D;
     T s = T(0), dp = T(0);
     for (int d = 0; d < D; ++d) s += q[d] * ks[d];
-    s = s * T(a.scale) + K::row_offset(n, T(0));
+    s = s * T(a.scale) + K::row_offset(n, a.S, T(0));
     if (a.slot_value) {
       const T* vs = a.v_slot + std::size_t(h) * D;
       for (int d = 0; d < D; ++d) dp += da[d] * vs[d];

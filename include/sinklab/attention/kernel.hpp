@@ -53,19 +53,22 @@ concept Kernel = requires(double s, double m, int n) {
   { K::dweight(s, m) } -> std::same_as<double>;
   { K::mass(s, m) } -> std::same_as<double>;
   { K::dmass(s, m) } -> std::same_as<double>;
-  { K::row_offset(n, s) } -> std::same_as<double>;  // per-row additive score offset (σ(s − log n))
+  { K::row_offset(n, n, s) } -> std::same_as<double>;  // score offset of row i from (n_i, S), e.g. −log S
 };
 
 namespace kernel {
 
-// Shared defaults: mass = weight, no per-row offset, 1/√d scale, score map (not a feature kernel).
+// Shared defaults: mass = weight, no score offset, 1/√d scale, score map (not a feature kernel).
+// row_offset(n_i, seq_len, ·) is added to every score of row i: n_i the keys row i sees (a sink slot counted, as in
+// DivCount), seq_len = S the keys of the sequence (a sink slot not counted). Both are passed so that a kernel picks
+// the one its paper uses at compile time, without a branch in the loop.
 struct ScoreMapBase {
   static constexpr bool is_feature = false;
   static constexpr bool separate_mass = false;
   static constexpr bool has_recurrent_form = false;
   static constexpr ScaleMode scale_mode = ScaleMode::inv_sqrt_d;
   template <class T>
-  SINKLAB_HOST_DEVICE static T row_offset(int, T) {
+  SINKLAB_HOST_DEVICE static T row_offset(int, int, T) {
     return T(0);
   }
 };
@@ -244,18 +247,27 @@ struct TaylorExp : ScoreMapBase {
   }
 };
 
-// σ(s + b) with b = 0 (sink paper §6, "sigmoid") or b = −log n_i (Ramapuram et al. 2024, sigmoid attention).
-enum class SigmoidBias { zero, minus_log_n };
+// σ(s + b). The bias b:
+//   zero          b = 0 (sink paper §6, "sigmoid");
+//   minus_log_n   b = −log n with n = S, the sequence length of the keys: one scalar for every row of the head,
+//                 whatever the mask, a sink slot not counted (Ramapuram et al. 2024, "Theory, analysis, and best
+//                 practices for sigmoid self-attention"; FlashSigmoid and axlearn do the same);
+//   minus_log_n_i b = −log n_i, n_i the keys row i sees, a sink slot counted: a per-query form of that bias.
+enum class SigmoidBias { zero, minus_log_n, minus_log_n_i };
 template <SigmoidBias Bias = SigmoidBias::zero>
 struct Sigmoid : ScoreMapBase {
-  static constexpr const char* name = Bias == SigmoidBias::zero ? "Sigmoid" : "Sigmoid(-log n)";
+  static constexpr const char* name = Bias == SigmoidBias::zero          ? "Sigmoid"
+                                      : Bias == SigmoidBias::minus_log_n ? "Sigmoid(-log n)"
+                                                                         : "Sigmoid(-log n_i)";
   static constexpr bool shift_equivariant = false, overflows_unshifted = false;
   template <class T>
-  SINKLAB_HOST_DEVICE static T row_offset(int n, T) {
+  SINKLAB_HOST_DEVICE static T row_offset(int n_i, int seq_len, T) {
     if constexpr (Bias == SigmoidBias::zero)
       return T(0);
+    else if constexpr (Bias == SigmoidBias::minus_log_n)
+      return -detail::log_(T(seq_len));
     else
-      return -detail::log_(T(n));
+      return -detail::log_(T(n_i));
   }
   template <class T>
   SINKLAB_HOST_DEVICE static T weight(T s, T) {
@@ -565,7 +577,7 @@ struct Feature {
   static constexpr bool has_recurrent_form = Clamp <= 0;  // min(·, c) breaks the associativity the recurrence needs
   static constexpr ScaleMode scale_mode = Scale;
   template <class T>
-  SINKLAB_HOST_DEVICE static T row_offset(int, T) {
+  SINKLAB_HOST_DEVICE static T row_offset(int, int, T) {
     return T(0);
   }
   template <class T>

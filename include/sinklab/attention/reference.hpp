@@ -33,7 +33,7 @@ DenseHead<V, T> dense_head(const Context<V, T>& c, int b, int h) {
   dh.l.assign(S, T(0));
   for (int i = 0; i < S; ++i) {
     const T* q = c.Q + c.row(b, h, i) * D;
-    const T off = K::row_offset(c.n_of(i), T(0));
+    const T off = K::row_offset(c.n_of(i), c.S, T(0));
     for (int col = 0; col < dh.cols; ++col) {
       const int j = col - sl;
       const bool visible = j < 0 || c.win.visible(i, j);

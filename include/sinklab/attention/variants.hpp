@@ -170,8 +170,12 @@ SINKLAB_ROW(gated_attention, "exp(s)", "÷ Σ", "out (after SDPA), elementwise",
 SINKLAB_ROW(gated_attention_headwise, "exp(s)", "÷ Σ", "out (after SDPA), headwise",
             "Qiu et al. 2025, Gated attention for LLMs (G1, headwise)",
             V<kernel::Exp, row::RowSum<>, vec::None, grad::Normal, HeadPost>);
-SINKLAB_ROW(sigmoid_bias, "σ(s − log n_i)", "none", "none", "Ramapuram et al. 2024, Theory of sigmoid attention",
+SINKLAB_ROW(sigmoid_bias, "σ(s − log S), one b = −log S for every row and mask; a sink slot is not counted in S",
+            "none", "none", "Ramapuram et al. 2024, Theory of sigmoid attention (FlashSigmoid)",
             V<kernel::Sigmoid<kernel::SigmoidBias::minus_log_n>, row::None>);
+SINKLAB_ROW(sigmoid_bias_per_row, "σ(s − log n_i), a bias per row; a sink slot is counted in n_i", "none", "none",
+            "per-query form of Ramapuram et al. 2024's bias",
+            V<kernel::Sigmoid<kernel::SigmoidBias::minus_log_n_i>, row::None>);
 SINKLAB_ROW(softpick, "relu(eˢ − 1)", "÷ (Σ|eˢ − 1| + 1e-6)", "none", "Zuhri et al. 2025, Softpick",
             V<kernel::Softpick, row::RowSum<1e-6>>);
 
@@ -188,7 +192,8 @@ using all_rows =
              gated_softmax_post_out_gate_L2norm_nodivS_noclamp, gated_softmax_no_gate_rmsnorm_nodivS,
              gated_softmax_no_gate_no_norm, linear_elu, linear_relu, linear_cosine, sigmoid, sigmoid_norm, elu,
              elu_norm, kernel_linear, kernel_linear_norm, kernel_elu, kernel_elu_norm, kernel_mlp, kernel_mlp_norm,
-             softmax1, softmax_sink, gated_attention, gated_attention_headwise, sigmoid_bias, softpick>;
+             softmax1, softmax_sink, gated_attention, gated_attention_headwise, sigmoid_bias, sigmoid_bias_per_row,
+             softpick>;
 
 }  // namespace variants
 
@@ -292,11 +297,22 @@ inline std::string variants_markdown() {
      << "Generated from `include/sinklab/attention/variants.hpp` (`sinklab::attention::variants_markdown()`); do not "
         "edit by hand.\n"
      << "Every name takes a runtime window: mask `causal | sliding (w) | prefix (p) | full`, score bias "
-        "`none | alibi | relative_bucket`, sink slot `none | k | kv`.\n\n"
+        "`none | alibi | relative_bucket`, sink slot `none | k | kv`.\n"
+     << "Symbols: s = scale·q_i·k_j plus the window's score bias; S = the sequence length (its keys; a sink slot is "
+        "not counted); n_i = the keys query row i sees under the mask (a sink slot counted); Σ = a sum over those "
+        "keys, of the kernel's weights unless written out.\n\n"
      << "| name | kernel κ | normalizer | gate | source |\n|---|---|---|---|---|\n";
   for (const auto& r : variant_table)
     os << "| `" << r.name << "` | " << cell(r.kernel) << " | " << cell(r.normalizer) << " | " << cell(r.gate) << " | "
        << cell(r.citation) << " |\n";
+  os << "\n## Notes\n\n"
+     << "- `sigmoid_bias` is the sigmoid attention of Ramapuram et al. 2024 (FlashSigmoid, axlearn): "
+        "w_ij = σ(s_ij + b) with one scalar b = −log S for every row of the head, causal, sliding, prefix or full. "
+        "It does not depend on how many keys a row sees: the first row of a causal mask gets the same −log S as "
+        "the last.\n"
+     << "- `sigmoid_bias_per_row` subtracts log n_i instead: w_ij = σ(s_ij − log n_i), each row biased by its own "
+        "count of visible keys. Without a slot n_i ≤ S, so each of its weights is at least `sigmoid_bias`'s, equal "
+        "on the rows that see all S keys (under a causal mask, the last row only).\n";
   return os.str();
 }
 
