@@ -262,7 +262,11 @@ def v_gated_attention_headwise(q, k, v, mask, g_out=None):  # G1 with one gate v
     return head_gate(q, 0.57, g_out) * v_softmax(q, k, v, mask)
 
 
-def v_sigmoid_bias(q, k, v, mask):  # σ(s − log n)
+def v_sigmoid_bias(q, k, v, mask):  # σ(s − log S): Ramapuram et al.'s one bias for every row
+    return masked(torch.sigmoid(scores(q, k) - math.log(k.shape[-2])), mask) @ v
+
+
+def v_sigmoid_bias_per_row(q, k, v, mask):  # σ(s − log n_i)
     n = count(mask).to(q.dtype)
     return masked(torch.sigmoid(scores(q, k) - n.log()), mask) @ v
 
@@ -366,6 +370,7 @@ VARIANTS = {
     "gated_attention": v_gated_attention,
     "gated_attention_headwise": v_gated_attention_headwise,
     "sigmoid_bias": v_sigmoid_bias,
+    "sigmoid_bias_per_row": v_sigmoid_bias_per_row,
     "softpick": v_softpick,
 }
 
