@@ -1,5 +1,8 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <limits>
 
 #include "io/tmpdir.hpp"
 #include "sinklab/data/token_file.hpp"
@@ -133,4 +136,35 @@ TEST_CASE("raw nanoGPT uint16 only by explicit flag", "[data][token_file]") {
   CHECK_THAT(error_of(dir / "odd.bin", TokenFormat::RawU16), Catch::Contains("odd"));
   const std::vector<std::filesystem::path> both = {dir / "train.bin", dir / "train.bin"};
   CHECK(read_token_files(both, TokenFormat::RawU16).size() == 6);
+}
+
+TEST_CASE("token files: a directory, FIFO or device is an error naming it, not a hang or bad_alloc",
+          "[data][token_file]") {
+  test::TempDir dir("tokfile");
+  CHECK_THAT(error_of(dir.path), Catch::Contains(dir.path.string()) && Catch::Contains("a directory"));
+  const auto fifo = dir / "pipe.bin";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // no writer: a blocking open would wait forever
+  CHECK_THAT(error_of(fifo), Catch::Contains("a FIFO, not a regular file"));
+  CHECK_THAT(error_of("/dev/zero", TokenFormat::RawU16), Catch::Contains("a character device"));
+  CHECK_THAT(error_of(dir / "absent.bin"), Catch::Contains("absent.bin"));
+}
+
+TEST_CASE("token files: header counts are checked against the size, float tokens must be whole ids",
+          "[data][token_file]") {
+  test::TempDir dir("tokfile");
+  std::string s;
+  put<int32_t>(s, 20240520);
+  put<int32_t>(s, 1);
+  put<int32_t>(s, std::numeric_limits<int32_t>::max());  // claims 2^31 - 1 tokens in a 1 KiB file
+  for (int i = 3; i < 256; ++i) put<int32_t>(s, 0);
+  write_bytes(dir / "big.bin", s);
+  CHECK_THAT(error_of(dir / "big.bin"), Catch::Contains("num_tokens") && Catch::Contains("2147483647"));
+  std::string f = "LITPKDS";
+  put<uint64_t>(f, 1);
+  f.push_back(6);  // f32 tokens
+  put<uint64_t>(f, 2);
+  put<float>(f, 3.0f);
+  put<float>(f, 1.9f);
+  write_bytes(dir / "f32.bin", f);
+  CHECK_THAT(error_of(dir / "f32.bin"), Catch::Contains("token 1 = 1.9") && Catch::Contains("not a token id"));
 }

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include "sinklab/io/atomic_file.hpp"
@@ -37,4 +39,29 @@ TEST_CASE("read_file names the missing path", "[io]") {
   } catch (const Error& e) {
     CHECK_THAT(e.what(), Catch::Contains("/nonexistent/dir/x.bin"));
   }
+}
+
+TEST_CASE("reading a directory, FIFO or device is an error that names it, not a hang or bad_alloc", "[io]") {
+  test::TempDir dir("atomic");
+  auto error_of = [](const std::filesystem::path& p) {
+    try {
+      io::read_text_file(p);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(error_of(dir.path), Catch::Contains("'" + dir.path.string() + "': a directory, not a regular file"));
+  const auto fifo = dir / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // no writer: opening it blocking would wait forever
+  CHECK_THAT(error_of(fifo), Catch::Contains("a FIFO, not a regular file"));
+  CHECK_THAT(error_of("/dev/zero"), Catch::Contains("'/dev/zero': a character device"));
+  CHECK_THROWS_WITH(io::read_file(dir.path), Catch::Contains("a directory"));
+  // Regular files through a symlink are fine.
+  io::write_file_atomic(dir / "a.txt", std::string_view("text"));
+  std::filesystem::create_symlink(dir / "a.txt", dir / "link");
+  CHECK(io::read_text_file(dir / "link") == "text");
+  CHECK(io::RegularFile(dir / "a.txt").size() == 4);
+  io::write_file_atomic(dir / "empty", std::string_view(""));
+  CHECK(io::read_file(dir / "empty").empty());
 }

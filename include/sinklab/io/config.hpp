@@ -1,6 +1,7 @@
 #pragma once
-// JSON configs for the apps: load (parse errors give file:line:col), `--set a.b=value` overrides, and a check
-// against the defaults object that rejects unknown keys (suggesting the nearest valid one) and type mismatches.
+// JSON configs for the apps: load (parse errors give file:line:col, io/strict_parse.hpp), `--set a.b=value`
+// overrides, and a check against the defaults object that rejects unknown keys (suggesting the nearest valid one)
+// and type mismatches.
 // The defaults object *is* the schema: every valid key appears in it with a value of the right type
 // (null means "any type").
 #include <cstddef>
@@ -14,27 +15,9 @@
 #include "sinklab/core/error.hpp"
 #include "sinklab/io/atomic_file.hpp"
 #include "sinklab/io/nearest.hpp"
+#include "sinklab/io/strict_parse.hpp"
 
 namespace sinklab::io {
-
-using Json = nlohmann::json;
-
-// Parses JSON text; `source` names it in errors as "source:line:col: message".
-inline Json parse_json(std::string_view text, const std::string& source) {
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
-    std::size_t line = 1, col = 1;
-    const std::size_t end = std::min<std::size_t>(e.byte ? e.byte - 1 : 0, text.size());
-    for (std::size_t i = 0; i < end; ++i) {
-      if (text[i] == '\n')
-        ++line, col = 1;
-      else
-        ++col;
-    }
-    SINKLAB_FAIL(source, ":", line, ":", col, ": invalid JSON: ", e.what());
-  }
-}
 
 inline Json load_json(const std::filesystem::path& path) { return parse_json(read_text_file(path), path.string()); }
 
@@ -45,6 +28,8 @@ inline void apply_override(Json& cfg, std::string_view assignment) {
   const auto eq = assignment.find('=');
   SINKLAB_CHECK(eq != std::string_view::npos && eq > 0, "--set expects key.sub=value, got '", assignment, "'");
   const std::string_view key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  SINKLAB_CHECK(detail::too_deep_at(text, kMaxJsonDepth) == std::string_view::npos, "--set ", key,
+                ": value nested deeper than ", kMaxJsonDepth, " levels");
   Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = std::string(text);
   Json* node = &cfg;
@@ -67,12 +52,6 @@ inline void apply_overrides(Json& cfg, std::span<const std::string> assignments)
 }
 
 namespace detail {
-inline const char* json_type_name(const Json& v) {
-  if (v.is_number_integer()) return "integer";
-  if (v.is_number_float()) return "number";
-  return v.type_name();
-}
-
 // Whether `v` may stand where the default `d` is; floats accept integers, integers do not accept 0.5.
 inline bool type_compatible(const Json& d, const Json& v) {
   if (d.is_null()) return true;
@@ -92,7 +71,7 @@ inline void check_keys(const Json& cfg, const Json& defaults, const std::string&
     }
     const Json& d = defaults.at(key);
     SINKLAB_CHECK(type_compatible(d, v), "key '", path, "' in ", source, " must be ", json_type_name(d), " (like ",
-                  d.dump(), ") but is ", json_type_name(v), " ", v.dump());
+                  json_excerpt(d), ") but is ", json_type_name(v), " ", json_excerpt(v));
     if (d.is_object() && !d.empty()) check_keys(v, d, path, source);
   }
 }
