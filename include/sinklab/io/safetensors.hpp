@@ -10,15 +10,20 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "sinklab/core/bf16.hpp"
 #include "sinklab/core/error.hpp"
+#include "sinklab/core/shape.hpp"
 #include "sinklab/io/atomic_file.hpp"
+#include "sinklab/io/strict_parse.hpp"
 
 namespace sinklab::io {
 
@@ -122,55 +127,46 @@ TensorEntry make_entry(std::span<const T> values, std::vector<int64_t> shape, co
   SINKLAB_CHECK(e.numel() == static_cast<int64_t>(values.size()), "make_entry: shape has ", e.numel(), " elements but ",
                 values.size(), " values were given");
   e.data.resize(values.size_bytes());
-  std::memcpy(e.data.data(), values.data(), values.size_bytes());
+  if (!values.empty()) std::memcpy(e.data.data(), values.data(), values.size_bytes());  // empty: may be null
   return e;
 }
 
-// Any numeric entry as float (BF16/F16 widened exactly; F64 and integers rounded to nearest float).
-inline std::vector<float> to_float(const TensorEntry& e) {
+inline bool is_float_dtype(const std::string& dtype) {
+  return dtype == "F32" || dtype == "F64" || dtype == "BF16" || dtype == "F16";
+}
+
+// A float entry (F32, F64, BF16, F16) as float: BF16/F16 widened exactly, F64 rounded to nearest. Integer and
+// boolean tensors are refused, naming `name`: weights stored as integers are not weights.
+inline std::vector<float> to_float(const TensorEntry& e, std::string_view name = "") {
+  const std::string what = name.empty() ? std::string("a tensor") : "tensor '" + std::string(name) + "'";
+  SINKLAB_CHECK(is_float_dtype(e.dtype), what, " has dtype ", e.dtype,
+                "; a float tensor (F32, F64, BF16 or F16) is expected here");
   const std::size_t n = static_cast<std::size_t>(e.numel());
-  SINKLAB_CHECK(e.data.size() == n * dtype_size(e.dtype), "to_float: entry holds ", e.data.size(), " bytes, expected ",
-                n * dtype_size(e.dtype));
+  SINKLAB_CHECK(e.data.size() == n * dtype_size(e.dtype), "to_float: ", what, " holds ", e.data.size(),
+                " bytes, expected ", n * dtype_size(e.dtype));
   std::vector<float> out(n);
   const auto* p = e.data.data();
-  auto load = [&]<class T>(std::size_t i, T) {
-    T v;
-    std::memcpy(&v, p + i * sizeof(T), sizeof(T));
-    return v;
+  auto convert = [&]<class T>(T, auto widen) {
+    for (std::size_t i = 0; i < n; ++i) {
+      T v;
+      std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+      out[i] = widen(v);
+    }
   };
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& d = e.dtype;
-    if (d == "F32")
-      out[i] = load(i, float{});
-    else if (d == "F64")
-      out[i] = static_cast<float>(load(i, double{}));
-    else if (d == "BF16")
-      out[i] = bf16::to_float(load(i, uint16_t{}));
-    else if (d == "F16")
-      out[i] = half_to_float(load(i, uint16_t{}));
-    else if (d == "I64")
-      out[i] = static_cast<float>(load(i, int64_t{}));
-    else if (d == "I32")
-      out[i] = static_cast<float>(load(i, int32_t{}));
-    else if (d == "I16")
-      out[i] = static_cast<float>(load(i, int16_t{}));
-    else if (d == "I8")
-      out[i] = static_cast<float>(load(i, int8_t{}));
-    else if (d == "U64")
-      out[i] = static_cast<float>(load(i, uint64_t{}));
-    else if (d == "U32")
-      out[i] = static_cast<float>(load(i, uint32_t{}));
-    else if (d == "U16")
-      out[i] = static_cast<float>(load(i, uint16_t{}));
-    else if (d == "U8" || d == "BOOL")
-      out[i] = static_cast<float>(load(i, uint8_t{}));
-    else
-      SINKLAB_FAIL("to_float: cannot convert dtype '", d, "'");
-  }
+  if (e.dtype == "F32")
+    convert(float{}, [](float v) { return v; });
+  else if (e.dtype == "F64")
+    convert(double{}, [](double v) { return static_cast<float>(v); });
+  else if (e.dtype == "BF16")
+    convert(uint16_t{}, [](uint16_t v) { return bf16::to_float(v); });
+  else
+    convert(uint16_t{}, [](uint16_t v) { return half_to_float(v); });
   return out;
 }
 
-inline std::vector<float> get_float(const SafeTensors& st, const std::string& name) { return to_float(st.at(name)); }
+inline std::vector<float> get_float(const SafeTensors& st, const std::string& name) {
+  return to_float(st.at(name), name);
+}
 
 // The exact bytes of a safetensors file (header JSON is compact, like serde_json).
 inline std::vector<std::byte> serialize_safetensors(const SafeTensors& st) {
@@ -194,80 +190,168 @@ inline std::vector<std::byte> serialize_safetensors(const SafeTensors& st) {
   std::memcpy(out.data() + 8, h.data(), h.size());
   auto* p = out.data() + 8 + h.size();
   for (const auto& [name, e] : st.tensors) {
-    std::memcpy(p, e.data.data(), e.data.size());
+    if (!e.data.empty()) std::memcpy(p, e.data.data(), e.data.size());  // an empty tensor's data may be null
     p += e.data.size();
   }
   return out;
 }
 
-// Parses bytes of a safetensors file; `what` names the source in errors.
-inline SafeTensors parse_safetensors(std::span<const std::byte> bytes, const std::string& what) {
-  SINKLAB_CHECK(bytes.size() >= 8, "safetensors '", what, "': truncated, file is ", bytes.size(),
-                " bytes, shorter than the 8-byte header length");
-  uint64_t n;
-  std::memcpy(&n, bytes.data(), 8);
-  SINKLAB_CHECK(n <= bytes.size() - 8, "safetensors '", what, "': header length ", n, " goes beyond the file (",
-                bytes.size(), " bytes); truncated or not a safetensors file");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()) + 8,
-                                   reinterpret_cast<const char*>(bytes.data()) + 8 + n);
-  } catch (const nlohmann::json::exception& ex) {
-    SINKLAB_FAIL("safetensors '", what, "': bad JSON header: ", ex.what());
+// One tensor as the header describes it: dtype, shape and its byte range [begin, end) in the data section.
+struct TensorInfo {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;
+};
+
+struct SafeTensorsHeader {
+  std::map<std::string, TensorInfo> tensors;
+  std::map<std::string, std::string> metadata;
+  uint64_t data_offset = 0;  // where the data section starts in the file: 8 + header length
+};
+
+// The reference implementation refuses longer headers too; a header this long is not a checkpoint's.
+inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
+inline constexpr std::size_t kMaxSafetensorsRank = 32;  // far beyond any real tensor; keeps messages short
+
+namespace detail {
+// Element count of a shape whose bytes must fit in `limit`. Every product is overflow-checked, so no shape wraps
+// around into a small number; the nonzero dimensions of an empty tensor must multiply within int64 too, so that
+// later numel() and stride computations cannot overflow either.
+inline uint64_t checked_numel(const std::vector<int64_t>& shape, std::size_t elem, uint64_t limit,
+                              const std::string& where) {
+  int64_t nonzero = 1;
+  bool empty = false, overflow = false;
+  for (const int64_t d : shape) {
+    empty = empty || d == 0;
+    if (d != 0) overflow = overflow || __builtin_mul_overflow(nonzero, d, &nonzero);
   }
-  SINKLAB_CHECK(header.is_object(), "safetensors '", what, "': header is not a JSON object");
-  const auto data = bytes.subspan(8 + n);
-  SafeTensors st;
-  std::vector<std::pair<std::pair<uint64_t, uint64_t>, std::string>> ranges;
+  SINKLAB_CHECK(!overflow, where, ": shape ", to_string(shape), " has more than 2^63 elements");
+  if (empty) return 0;
+  uint64_t bytes = 0;
+  SINKLAB_CHECK(
+      !__builtin_mul_overflow(static_cast<uint64_t>(nonzero), static_cast<uint64_t>(elem), &bytes) && bytes <= limit,
+      where, ": shape ", to_string(shape), " needs ", nonzero, " x ", elem, " bytes, more than the ", limit,
+      "-byte data section");
+  return static_cast<uint64_t>(nonzero);
+}
+}  // namespace detail
+
+// Validates the JSON header of a safetensors file whose data section is `data_size` bytes: every entry has exactly
+// dtype (a known name), shape (non-negative integers) and data_offsets (integers within the data section, spanning
+// exactly shape x dtype bytes); the tensors tile the data section with no gap, overlap or trailing bytes, as the
+// reference implementation requires. `what` names the file in errors, and each error names the tensor.
+inline SafeTensorsHeader parse_safetensors_header(std::string_view json, uint64_t data_size, const std::string& what) {
+  const std::string file = "safetensors '" + what + "'";
+  const Json header = parse_json(json, file + " header");
+  SINKLAB_CHECK(header.is_object(), file, ": header is ", json_type_name(header), ", not a JSON object");
+  SafeTensorsHeader h;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> ranges;
   for (const auto& [name, v] : header.items()) {
     if (name == "__metadata__") {
-      SINKLAB_CHECK(v.is_object(), "safetensors '", what, "': __metadata__ must be an object of strings");
-      for (const auto& [k, s] : v.items()) {
-        SINKLAB_CHECK(s.is_string(), "safetensors '", what, "': __metadata__['", k, "'] is not a string");
-        st.metadata[k] = s.get<std::string>();
-      }
+      SINKLAB_CHECK(v.is_object(), file, ": __metadata__ must be an object of strings, got ", json_type_name(v));
+      for (const auto& [k, s] : v.items()) h.metadata[k] = string_from_json(s, file + ": __metadata__['" + k + "']");
       continue;
     }
-    const std::string where = "safetensors '" + what + "', tensor '" + name + "'";
-    SINKLAB_CHECK(v.is_object() && v.contains("dtype") && v.contains("shape") && v.contains("data_offsets"), where,
-                  ": entry needs dtype, shape and data_offsets");
-    SINKLAB_CHECK(v["dtype"].is_string(), where, ": dtype is not a string");
-    TensorEntry e;
-    e.dtype = v["dtype"].get<std::string>();
-    std::size_t elem;
+    const std::string where = file + ", tensor '" + name + "'";
+    SINKLAB_CHECK(v.is_object(), where, ": entry is ", json_type_name(v), ", not an object with dtype, shape and ",
+                  "data_offsets");
+    for (const auto& [key, _] : v.items())
+      SINKLAB_CHECK(key == "dtype" || key == "shape" || key == "data_offsets", where, ": unknown field '", key,
+                    "' (expected dtype, shape and data_offsets)");
+    for (const char* key : {"dtype", "shape", "data_offsets"})
+      SINKLAB_CHECK(v.contains(key), where, ": missing field '", key, "'");
+    TensorInfo t;
+    t.dtype = string_from_json(v["dtype"], where + ": dtype");
+    std::size_t elem = 0;
     try {
-      elem = dtype_size(e.dtype);
+      elem = dtype_size(t.dtype);
     } catch (const Error&) {
-      SINKLAB_FAIL(where, ": unknown dtype '", e.dtype, "'");
+      SINKLAB_FAIL(where, ": unknown dtype '", t.dtype, "'");
     }
-    SINKLAB_CHECK(v["shape"].is_array(), where, ": shape is not an array");
-    for (const auto& d : v["shape"]) {
-      SINKLAB_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, ": bad dimension ", d.dump());
-      e.shape.push_back(d.get<int64_t>());
-    }
-    const auto& off = v["data_offsets"];
-    SINKLAB_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
-                  where, ": data_offsets must be [begin, end] with non-negative integers");
-    const auto b = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
-    SINKLAB_CHECK(b <= end && end <= data.size(), where, ": data_offsets [", b, ", ", end,
-                  "] out of range (data section is ", data.size(), " bytes; file truncated?)");
-    const uint64_t want = static_cast<uint64_t>(e.numel()) * elem;
-    SINKLAB_CHECK(end - b == want, where, ": shape x dtype ", e.dtype, " needs ", want, " bytes but data_offsets span ",
-                  end - b);
-    e.data.assign(data.begin() + static_cast<std::ptrdiff_t>(b), data.begin() + static_cast<std::ptrdiff_t>(end));
-    ranges.push_back({{b, end}, name});
-    st.tensors.emplace(name, std::move(e));
+    const Json& shape = v["shape"];
+    SINKLAB_CHECK(shape.is_array(), where, ": shape is ", json_type_name(shape), ", not an array");
+    SINKLAB_CHECK(shape.size() <= kMaxSafetensorsRank, where, ": shape has ", shape.size(), " dimensions (at most ",
+                  kMaxSafetensorsRank, ")");
+    for (std::size_t i = 0; i < shape.size(); ++i)
+      t.shape.push_back(int_from_json(shape[i], where + ": shape[" + std::to_string(i) + "]", 0));
+    const uint64_t numel = detail::checked_numel(t.shape, elem, data_size, where);
+    const Json& off = v["data_offsets"];
+    SINKLAB_CHECK(off.is_array() && off.size() == 2, where, ": data_offsets must be [begin, end], got ",
+                  json_excerpt(off));
+    const auto limit = static_cast<int64_t>(std::min<uint64_t>(data_size, std::numeric_limits<int64_t>::max()));
+    t.begin = static_cast<uint64_t>(int_from_json(off[0], where + ": data_offsets[0]", 0, limit));
+    t.end = static_cast<uint64_t>(int_from_json(off[1], where + ": data_offsets[1]", 0, limit));
+    SINKLAB_CHECK(t.begin <= t.end, where, ": data_offsets [", t.begin, ", ", t.end, "] end before they begin");
+    SINKLAB_CHECK(t.end - t.begin == numel * elem, where, ": shape ", to_string(t.shape), " x dtype ", t.dtype,
+                  " needs ", numel * elem, " bytes but data_offsets [", t.begin, ", ", t.end, "] span ",
+                  t.end - t.begin);
+    ranges.emplace_back(t.begin, t.end, name);
+    h.tensors.emplace(name, std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
-  for (std::size_t i = 1; i < ranges.size(); ++i) {
-    SINKLAB_CHECK(ranges[i].first.first >= ranges[i - 1].first.second, "safetensors '", what, "': tensors '",
-                  ranges[i - 1].second, "' and '", ranges[i].second, "' overlap");
+  uint64_t covered = 0;
+  std::string previous;
+  for (const auto& [begin, end, name] : ranges) {
+    SINKLAB_CHECK(begin >= covered, file, ": tensors '", previous, "' and '", name, "' overlap (bytes ", begin, " to ",
+                  covered, ")");
+    SINKLAB_CHECK(begin == covered, file, ": bytes ", covered, " to ", begin, " of the data section belong to no ",
+                  "tensor (gap before '", name, "')");
+    covered = end;
+    previous = name;
+  }
+  SINKLAB_CHECK(covered == data_size, file, ": the data section is ", data_size, " bytes but the tensors end at ",
+                covered, "; ", data_size - covered, " trailing bytes belong to no tensor");
+  return h;
+}
+
+namespace detail {
+// The header length from the first 8 bytes, checked against the file size; returns the data section's size.
+inline uint64_t header_length(const std::byte* first8, uint64_t file_size, const std::string& what) {
+  SINKLAB_CHECK(file_size >= 8, "safetensors '", what, "': truncated, file is ", file_size,
+                " bytes, shorter than the 8-byte header length");
+  uint64_t n;
+  std::memcpy(&n, first8, 8);
+  SINKLAB_CHECK(n <= file_size - 8, "safetensors '", what, "': header length ", n, " goes beyond the file (", file_size,
+                " bytes); truncated or not a safetensors file");
+  SINKLAB_CHECK(n <= kMaxSafetensorsHeaderBytes, "safetensors '", what, "': header length ", n, " exceeds the ",
+                kMaxSafetensorsHeaderBytes, "-byte limit");
+  return n;
+}
+}  // namespace detail
+
+// Parses bytes of a safetensors file; `what` names the source in errors.
+inline SafeTensors parse_safetensors(std::span<const std::byte> bytes, const std::string& what) {
+  const uint64_t n = detail::header_length(bytes.data(), bytes.size(), what);
+  const std::string_view json(reinterpret_cast<const char*>(bytes.data()) + 8, n);
+  const auto data = bytes.subspan(8 + n);
+  SafeTensorsHeader h = parse_safetensors_header(json, data.size(), what);
+  SafeTensors st;
+  st.metadata = std::move(h.metadata);
+  for (auto& [name, t] : h.tensors) {
+    TensorEntry e{std::move(t.dtype), std::move(t.shape), {}};
+    e.data.assign(data.begin() + static_cast<std::ptrdiff_t>(t.begin),
+                  data.begin() + static_cast<std::ptrdiff_t>(t.end));
+    st.tensors.emplace(name, std::move(e));
   }
   return st;
 }
 
 inline SafeTensors read_safetensors(const std::filesystem::path& path) {
   return parse_safetensors(read_file(path), path.string());
+}
+
+// The header alone (names, dtypes, shapes, offsets), reading only its bytes: what a loader checks a model's sizes
+// against before allocating anything.
+inline SafeTensorsHeader read_safetensors_header(const std::filesystem::path& path) {
+  RegularFile f(path);
+  std::byte first8[8] = {};
+  if (f.size() >= 8) f.read(first8, 8);
+  const uint64_t n = detail::header_length(first8, f.size(), path.string());
+  std::string json(n, '\0');
+  f.read(json.data(), n);
+  SafeTensorsHeader h = parse_safetensors_header(json, f.size() - 8 - n, path.string());
+  h.data_offset = 8 + n;
+  return h;
 }
 
 // Atomic: a failed write leaves any existing file at `path` untouched.
