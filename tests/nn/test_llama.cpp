@@ -1,8 +1,10 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "naive_llama.hpp"
+#include "sinklab/io/model_shapes.hpp"
 #include "sinklab/nn.hpp"
 
 using namespace sinklab;
@@ -42,9 +44,11 @@ TEST_CASE("llama: forward and loss match a naive per-token implementation", "[nn
 }
 
 TEST_CASE("llama: config errors name the key", "[nn]") {
-  nlohmann::json j = {{"d_model", 10}, {"n_heads", 3}};
+  nlohmann::json j = {{"vocab_size", 11}, {"d_model", 10}, {"n_layers", 1}, {"n_heads", 3}};
   CHECK_THROWS_WITH(nn::model_config_from_json(j), Catch::Contains("n_heads"));
-  CHECK_THROWS_WITH(nn::model_config_from_json({{"ffn", "swigloo"}}), Catch::Contains("model.ffn") && Catch::Contains("swiglu"));
+  j["n_heads"] = 2;
+  j["ffn"] = "swigloo";
+  CHECK_THROWS_WITH(nn::model_config_from_json(j), Catch::Contains("model.ffn") && Catch::Contains("swiglu"));
   CHECK_THROWS_WITH(nn::LlamaModel<float>([] {
                       nn::ModelConfig c;
                       c.attention = "softmx";
@@ -66,6 +70,43 @@ TEST_CASE("llama: parameter names follow Hugging Face LLaMA", "[nn]") {
                         "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.norm.weight",
                         "lm_head.weight"})
     CHECK(std::find(names.begin(), names.end(), n) != names.end());
+}
+
+// io/model_shapes.hpp checks a weights file against the tensors it lists before a model is built; the list must be
+// exactly the model's parameters, less the variant's own (gates, attention norms, sink logits, slots, feature MLP).
+TEST_CASE("llama: the core tensors of io::for_each_core_tensor are the model's", "[nn][shapes]") {
+  for (const char* variant : {"softmax", "gated_softmax", "kernel_mlp_norm", "softmax_sink"})
+    for (bool tied : {false, true})
+      for (bool bias : {false, true})
+        for (auto norm : {nn::NormKind::RMSNorm, nn::NormKind::LayerNorm})
+          for (auto ffn : {nn::FfnKind::SwiGLU, nn::FfnKind::ReLU})
+            for (auto pos : {nn::PosKind::RoPE, nn::PosKind::Learned, nn::PosKind::Sinusoidal})
+              for (auto placement : {nn::NormPlacement::Pre, nn::NormPlacement::Post})
+                for (auto slot : {nn::BiasSlot::None, nn::BiasSlot::KV}) {
+                  nn::ModelConfig c;
+                  c.vocab_size = 11, c.d_model = 8, c.n_layers = 2, c.n_heads = 2, c.n_kv_heads = 1, c.d_ff = 16;
+                  c.max_seq_len = 8, c.attention = variant, c.tie_embeddings = tied, c.bias = bias, c.norm = norm;
+                  c.ffn = ffn, c.pos = pos, c.placement = placement, c.slot = slot;
+                  INFO(nn::to_json(c).dump());
+                  const nn::LlamaModel<float> model(c);
+                  std::map<std::string, Shape> params;
+                  for (const auto& p : model.parameters()) params[p.name] = p.var.shape();
+                  std::set<std::string> core;
+                  io::for_each_core_tensor(c, [&](const std::string& name, const Shape& shape) {
+                    INFO(name);
+                    REQUIRE(params.count(name));
+                    CHECK(params.at(name) == shape);
+                    core.insert(name);
+                  });
+                  for (const auto& [name, shape] : params) {  // the rest is the variant's or the slots'
+                    if (core.count(name)) continue;
+                    INFO(name);
+                    CHECK((name.find(".out_gate.") != std::string::npos ||
+                           name.find(".in_gate.") != std::string::npos ||
+                           name.find(".attn_norm.") != std::string::npos || name.find(".sinks") != std::string::npos ||
+                           name.find("_slot") != std::string::npos || name.find(".feature_map.") != std::string::npos));
+                  }
+                }
 }
 
 // The README's determinism promise at model level: one training step's loss and every gradient are bit-identical

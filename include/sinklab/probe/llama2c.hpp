@@ -5,10 +5,10 @@
 // Produces a ModelConfig and tensors under our (Hugging Face) names, so LlamaModel runs it unchanged.
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "sinklab/io/atomic_file.hpp"
 #include "sinklab/nn/config.hpp"
 #include "sinklab/nn/state.hpp"
 
@@ -19,27 +19,44 @@ struct Llama2cModel {
   nn::StateDict<float> state;
 };
 
+// Every header value is checked (positive, within nn::ModelConfig's limits, n_heads dividing dim, n_kv_heads
+// dividing n_heads, an even head size for RoPE) and the file size must be exactly what the header implies, all
+// before any tensor is allocated; errors name the file and the header field.
 inline Llama2cModel load_llama2c(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  SINKLAB_CHECK(f, path, ": cannot open llama2.c model");
-  const int64_t bytes = f.tellg();
-  f.seekg(0);
+  io::RegularFile f(path);
+  const auto bytes = static_cast<int64_t>(f.size());
   SINKLAB_CHECK(bytes >= 28, path, ": file of ", bytes, " bytes is too short for a llama2.c header (28 bytes)");
   int32_t h[7];
-  f.read(reinterpret_cast<char*>(h), sizeof h);
+  f.read(h, sizeof h);
   const int64_t dim = h[0], hidden = h[1], L = h[2], heads = h[3], kv_heads = h[4], seq = h[6];
   const bool shared = h[5] > 0;
   const int64_t vocab = shared ? h[5] : -int64_t(h[5]);
-  SINKLAB_CHECK(dim > 0 && hidden > 0 && L > 0 && heads > 0 && kv_heads > 0 && seq > 0 && vocab > 0 &&
-                    dim % heads == 0 && heads % kv_heads == 0,
-                path, ": implausible llama2.c header (dim ", dim, ", hidden_dim ", hidden, ", n_layers ", L, ", n_heads ",
-                heads, ", n_kv_heads ", kv_heads, ", vocab_size ", h[5], ", seq_len ", seq, ")");
+  const std::string header = path + ": llama2.c header (dim " + std::to_string(dim) + ", hidden_dim " +
+                             std::to_string(hidden) + ", n_layers " + std::to_string(L) + ", n_heads " +
+                             std::to_string(heads) + ", n_kv_heads " + std::to_string(kv_heads) + ", vocab_size " +
+                             std::to_string(h[5]) + ", seq_len " + std::to_string(seq) + ")";
+  using Limits = nn::ModelConfig;
+  auto in_range = [&](const char* field, int64_t v, int64_t hi) {
+    SINKLAB_CHECK(v >= 1 && v <= hi, header, ": ", field, " = ", v, " is out of range [1, ", hi, "]");
+  };
+  in_range("dim", dim, Limits::kMaxWidth);
+  in_range("hidden_dim", hidden, Limits::kMaxWidth);
+  in_range("n_layers", L, Limits::kMaxLayers);
+  in_range("n_heads", heads, Limits::kMaxHeads);
+  in_range("n_kv_heads", kv_heads, heads);
+  in_range("|vocab_size|", vocab, Limits::kMaxVocab);
+  in_range("seq_len", seq, Limits::kMaxSeqLen);
+  SINKLAB_CHECK(dim % heads == 0, header, ": n_heads does not divide dim");
+  SINKLAB_CHECK(heads % kv_heads == 0, header, ": n_kv_heads does not divide n_heads");
+  SINKLAB_CHECK((dim / heads) % 2 == 0, header, ": head size dim / n_heads = ", dim / heads,
+                " is odd (RoPE rotates pairs)");
+  // Within the limits above no product here comes near int64 overflow (each term is below 2^53).
   const int64_t hd = dim / heads, kv_dim = kv_heads * hd;
   const int64_t floats = vocab * dim + L * dim + L * dim * dim + 2 * L * kv_dim * dim + L * dim * dim + L * dim +
                          3 * L * hidden * dim + dim + seq * hd /* freq_cis real + imag: 2 × seq × hd/2 */ +
                          (shared ? 0 : vocab * dim);
   SINKLAB_CHECK(bytes == 28 + 4 * floats, path, ": size ", bytes, " bytes does not match the header (expected ",
-                28 + 4 * floats, " bytes for this configuration)");
+                28 + 4 * floats, " bytes for ", header.substr(path.size() + 2), ")");
 
   Llama2cModel m;
   auto& c = m.config;
@@ -57,11 +74,11 @@ inline Llama2cModel load_llama2c(const std::string& path) {
   c.rope_interleaved = true;
   c.tie_embeddings = shared;
   c.attention = "softmax";
+  c.validate(path + ": ");
 
   auto read = [&](Shape shape) {
     Tensor<float> t(std::move(shape));
-    f.read(reinterpret_cast<char*>(t.data()), t.numel() * 4);
-    SINKLAB_CHECK(f, path, ": truncated while reading tensors");
+    f.read(t.data(), static_cast<std::size_t>(t.numel()) * 4);
     return t;
   };
   auto stacked = [&](const std::string& suffix, Shape per_layer) {
