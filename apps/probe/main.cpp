@@ -1,12 +1,12 @@
 // sinklab-probe: attention sinks, activation norms and massive activations of a model; run-curve plots; the
 // attention interop command; the variant list. `sinklab-probe --help` shows every subcommand.
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
-#include <sstream>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "model_source.hpp"
@@ -68,25 +68,15 @@ static void check_known(const Args& a, std::initializer_list<const char*> known)
   }
 }
 
-// A numeric option, with an error that names it (std::stoll alone says only "stoll").
-template <class T>
-static T number_option(const Args& a, const std::string& key, T def) {
-  std::ostringstream d;
-  d << def;
-  const std::string v = a.get(key, d.str());
-  std::size_t used = 0;
-  T x{};
-  try {
-    if constexpr (std::is_integral_v<T>)
-      x = T(std::stoll(v, &used));
-    else
-      x = T(std::stod(v, &used));
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  SINKLAB_CHECK(used == v.size() && !v.empty(), key, ": expected ", std::is_integral_v<T> ? "an integer" : "a number",
-                ", got '", v, "'");
-  return x;
+// An integer option in [lo, hi], `def` when absent: the whole argument in decimal (io::int_from_text), so "1.9",
+// "12abc" or 2^64 + 3 are errors that name the option, never a truncated or wrapped number.
+static int64_t int_option(const Args& a, const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+  return a.opt.count(key) ? io::int_from_text(a.get(key), key, lo, hi) : def;
+}
+
+// A finite number option, `def` when absent.
+static double number_option(const Args& a, const std::string& key, double def) {
+  return a.opt.count(key) ? io::number_from_text(a.get(key), key) : def;
 }
 
 // What `sink` and `norms` share: the model, the sequences to probe and the output directory.
@@ -97,15 +87,22 @@ struct ProbeInput {
   fs::path out;
 };
 static ProbeInput probe_input(const Args& a) {
+  constexpr int64_t kMaxSamples = 1'000'000;
+  constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
+  SINKLAB_CHECK(!a.get("--model").empty(), "sinklab-probe ", a.cmd, ": --model PATH is required");
   ProbeInput in;
   in.m = apps::load_model(a.get("--model"));
-  in.seq_len = number_option<int64_t>(a, "--seq-len", 64);
-  const int64_t N = number_option<int64_t>(a, "--samples", 100);
-  SINKLAB_CHECK(in.seq_len >= 2 && N >= 1, "--seq-len must be >= 2 and --samples >= 1");
-  in.seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), in.m, in.seq_len, N,
-                                 uint64_t(number_option<int64_t>(a, "--seed", 0)));
+  const int64_t longest = apps::max_probe_seq_len(in.m.model->config(), in.m.kind);
+  in.seq_len = int_option(a, "--seq-len", std::min<int64_t>(64, longest), 2, longest);
+  const int64_t N = int_option(a, "--samples", 100, 1, kMaxSamples);
+  const auto seed = static_cast<uint64_t>(int_option(a, "--seed", 0, 0, kMaxSeed));
+  in.seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), in.m, in.seq_len, N, seed);
   in.out = a.get("--out", "probe_out");
-  fs::create_directories(in.out);
+  std::error_code ec;
+  SINKLAB_CHECK(!fs::exists(in.out, ec) || fs::is_directory(in.out, ec), "--out '", in.out.string(),
+                "' exists and is not a directory");
+  fs::create_directories(in.out, ec);
+  SINKLAB_CHECK(!ec, "--out '", in.out.string(), "': cannot create the directory: ", ec.message());
   return in;
 }
 
@@ -117,7 +114,8 @@ static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
 
 static int cmd_sink(const Args& a) {
   check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--eps", "--seed", "--out"});
-  const double eps = number_option<double>(a, "--eps", 0.3);
+  const double eps = number_option(a, "--eps", 0.3);
+  SINKLAB_CHECK(eps > 0 && eps < 1, "--eps: ", eps, " is outside (0, 1); Sink_k^eps counts heads with alpha_k > eps");
   const ProbeInput in = probe_input(a);
   const auto& m = in.m;
   const int64_t T = in.seq_len;
@@ -237,19 +235,43 @@ static int cmd_plot(const Args& a) {
 // Interop: run one variant on tensors from a safetensors file (see README "Checking your PyTorch code").
 static int cmd_attention(const Args& a) {
   check_known(a, {"--variant", "--input", "--output", "--window", "--prefix", "--mask"});
-  const auto in = io::read_safetensors(a.get("--input"));
+  for (const char* required : {"--variant", "--input", "--output"})
+    SINKLAB_CHECK(!a.get(required).empty(), "sinklab-probe attention: ", required, " is required (see --help)");
+  const fs::path input = a.get("--input"), output = a.get("--output");
+  std::error_code ec, ec_in, ec_out;
+  const fs::path input_canonical = fs::weakly_canonical(input, ec_in),
+                 output_canonical = fs::weakly_canonical(output, ec_out);
+  SINKLAB_CHECK((ec_in || ec_out || input_canonical != output_canonical) && !fs::equivalent(input, output, ec),
+                "--output '", output.string(), "' is the --input file; writing it would replace the tensors read");
+  SINKLAB_CHECK(!fs::is_directory(output, ec), "--output '", output.string(), "' is a directory; give a file name");
+  const fs::path out_dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+  SINKLAB_CHECK(fs::is_directory(out_dir, ec), "--output '", output.string(), "': directory '", out_dir.string(),
+                "' does not exist");
+  const auto in = io::read_safetensors(input);
+  // Every tensor the command reads; anything else in the file (a misspelt 'dout', say) would be silently ignored.
+  static const std::vector<std::string> known = {"q",      "k",           "v",         "dout", "g_in",
+                                                 "g_out",  "norm_weight", "norm_bias", "sink", "k_slot",
+                                                 "v_slot", "mlp_w1",      "mlp_w2"};
+  for (const auto& [name, e] : in.tensors)
+    SINKLAB_CHECK(std::find(known.begin(), known.end(), name) != known.end(), input.string(), ": unknown tensor '",
+                  name, "'", io::did_you_mean(known, name), " (known: q, k, v, dout, g_in, g_out, norm_weight, ",
+                  "norm_bias, sink, k_slot, v_slot, mlp_w1, mlp_w2)");
   auto tensor = [&](const std::string& name) -> Tensor<float> {
     if (!in.tensors.count(name)) return {};
     const auto& e = in.tensors.at(name);
-    SINKLAB_CHECK(e.dtype == "F32", a.get("--input"), ": tensor '", name, "' is ", e.dtype, "; expected F32");
+    SINKLAB_CHECK(e.dtype == "F32", input.string(), ": tensor '", name, "' is ", e.dtype, "; expected F32");
     return train::from_entry<float>(e);
   };
   const Tensor<float> q = tensor("q"), k = tensor("k"), v = tensor("v");
-  SINKLAB_CHECK(q.defined() && k.defined() && v.defined(), a.get("--input"), ": needs tensors q, k and v");
-  SINKLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.shape() == k.shape(), a.get("--input"), ": q ", to_string(q.shape()),
+  SINKLAB_CHECK(q.defined() && k.defined() && v.defined(), input.string(), ": needs tensors q, k and v");
+  SINKLAB_CHECK(q.dim() == 4 && k.dim() == 4 && v.shape() == k.shape(), input.string(), ": q ", to_string(q.shape()),
                 ", k ", to_string(k.shape()), ", v ", to_string(v.shape()), " must be (B, H, S, D) with k and v alike");
+  for (const auto& [name, t] : {std::pair{"q", &q}, std::pair{"k", &k}})
+    for (const int64_t d : t->shape())
+      SINKLAB_CHECK(d >= 1 && d <= std::numeric_limits<int>::max(), input.string(), ": tensor '", name, "' has shape ",
+                    to_string(t->shape()), "; every dimension must be in [1, 2^31 - 1]");
   const int64_t B = q.size(0), H = q.size(1), Hkv = k.size(1), S = q.size(2), D = q.size(3);
-  SINKLAB_CHECK(k.size(0) == B && k.size(2) == S && k.size(3) == D, a.get("--input"), ": k ", to_string(k.shape()),
+  SINKLAB_CHECK(k.size(0) == B && k.size(2) == S && k.size(3) == D, input.string(), ": k ", to_string(k.shape()),
                 " does not match q ", to_string(q.shape()), " (expected (", B, ", Hkv, ", S, ", ", D, "))");
   SINKLAB_CHECK(!(a.opt.count("--window") && a.opt.count("--prefix")),
                 "--window and --prefix select different masks; give one of them");
@@ -260,11 +282,17 @@ static int cmd_attention(const Args& a) {
            : mask == "prefix" ? attention::MaskKind::prefix
            : mask == "full" ? attention::MaskKind::full
                             : throw Error("--mask: expected causal, sliding, prefix or full, got '" + mask + "'");
-  w.window = int(number_option<int64_t>(a, "--window", 0));
-  w.prefix = int(number_option<int64_t>(a, "--prefix", 0));
+  // A window or prefix that the mask does not use would be silently ignored.
+  SINKLAB_CHECK(!a.opt.count("--window") || w.mask == attention::MaskKind::sliding, "--window is used by --mask ",
+                "sliding only (the mask is ", mask, ")");
+  SINKLAB_CHECK(!a.opt.count("--prefix") || w.mask == attention::MaskKind::prefix, "--prefix is used by --mask ",
+                "prefix only (the mask is ", mask, ")");
+  constexpr int64_t kMaxInt = std::numeric_limits<int>::max();
+  w.window = static_cast<int>(int_option(a, "--window", 0, 1, kMaxInt));
+  w.prefix = static_cast<int>(int_option(a, "--prefix", 0, 0, kMaxInt));
   SINKLAB_CHECK(w.mask != attention::MaskKind::sliding || w.window >= 1, "--mask sliding needs --window W >= 1");
   const Tensor<float> k_slot = tensor("k_slot"), v_slot = tensor("v_slot");
-  SINKLAB_CHECK(k_slot.defined() || !v_slot.defined(), a.get("--input"),
+  SINKLAB_CHECK(k_slot.defined() || !v_slot.defined(), input.string(),
                 ": 'v_slot' needs a 'k_slot' (a value slot without a key slot is never attended to)");
   if (k_slot.defined()) w.slot = v_slot.defined() ? attention::SlotKind::kv : attention::SlotKind::k;
   const auto op = attention::AnyAttention<float>::create(a.get("--variant"), w);
@@ -296,11 +324,11 @@ static int cmd_attention(const Args& a) {
     extra[o.name] = tensor(o.name);
     const Tensor<float>& t = extra[o.name];
     SINKLAB_CHECK(!o.used || t.defined(), "variant '", op.name(), "' needs tensor '", o.name, "' of shape ",
-                  to_string(o.shape), " in ", a.get("--input"));
-    SINKLAB_CHECK(o.used || !t.defined(), a.get("--input"), ": tensor '", o.name, "' is not used by variant '",
-                  op.name(), "'; remove it");
+                  to_string(o.shape), " in ", input.string());
+    SINKLAB_CHECK(o.used || !t.defined(), input.string(), ": tensor '", o.name, "' is not used by variant '", op.name(),
+                  "'; remove it");
     if (t.defined())
-      SINKLAB_CHECK(t.shape() == o.shape, a.get("--input"), ": tensor '", o.name, "' has shape ", to_string(t.shape()),
+      SINKLAB_CHECK(t.shape() == o.shape, input.string(), ": tensor '", o.name, "' has shape ", to_string(t.shape()),
                     "; variant '", op.name(), "' expects ", to_string(o.shape));
   }
   auto ptr = [](const Tensor<float>& t) -> const float* { return t.defined() ? t.data() : nullptr; };
@@ -316,7 +344,8 @@ static int cmd_attention(const Args& a) {
   result.tensors["o"] = train::to_entry(o);
   const Tensor<float> dout = tensor("dout");
   if (dout.defined()) {
-    SINKLAB_CHECK(dout.shape() == q.shape(), "dout has shape ", to_string(dout.shape()), "; expected ", to_string(q.shape()));
+    SINKLAB_CHECK(dout.shape() == q.shape(), input.string(), ": tensor 'dout' has shape ", to_string(dout.shape()),
+                  "; expected q's ", to_string(q.shape()));
     std::map<std::string, Tensor<float>> g;
     g["dq"] = Tensor<float>(q.shape());
     g["dk"] = Tensor<float>(k.shape());
@@ -329,8 +358,9 @@ static int cmd_attention(const Args& a) {
     op.backward(p, inputs, outs.saved, dout.data(), grads);
     for (auto& [n, t] : g) result.tensors[n] = train::to_entry(t);
   }
-  io::write_safetensors(a.get("--output"), result);
-  std::cout << "wrote " << a.get("--output") << " (" << result.tensors.size() << " tensors, variant " << op.name() << ")\n";
+  io::write_safetensors(output, result);
+  std::cout << "wrote " << output.string() << " (" << result.tensors.size() << " tensors, variant " << op.name()
+            << ")\n";
   return 0;
 }
 

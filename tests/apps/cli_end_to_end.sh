@@ -112,5 +112,120 @@ expect_error "probe attention: a broken input file is named" "broken.safetensors
   "$probe" attention --variant softmax --input "$work/broken.safetensors" --output "$work/o.safetensors"
 check "--list-variants prints every paper name" bash -c "'$probe' --list-variants | grep -q gated_softmax_post_out_gate_L2norm_nodivS_noclamp"
 
+# --- Strict inputs (issue 13): every bad size, integer, tensor name or file is an error that names it; nothing is
+# allocated before the sizes are checked against the weights file, and nothing is silently rounded or ignored. ---
+strict=$work/strict
+mkdir -p "$strict"
+ck=$work/run/final
+# edited_model NAME KIND EDIT: a copy of the final checkpoint whose config.json gets the Python statement EDIT on j;
+# KIND hf drops the "sinklab" block first (a Hugging Face directory).
+edited_model() {
+  mkdir -p "$strict/$1" && cp "$ck/model.safetensors" "$strict/$1/"
+  /usr/bin/python3 -c "
+import json; j = json.load(open('$ck/config.json'))
+if '$2' == 'hf': j.pop('sinklab')
+$3
+json.dump(j, open('$strict/$1/config.json', 'w'))"
+}
+edited_model float_layers ours "j['sinklab']['n_layers'] = 1e9"
+expect_error "checkpoint: a float n_layers names config.json and the key" "sinklab.n_layers: expected an integer" \
+  "$probe" sink --model "$strict/float_layers" --synthetic random --seq-len 8 --samples 2
+edited_model many_layers ours "j['sinklab']['n_layers'] = 4000"
+expect_error "checkpoint: n_layers beyond the weights is refused before allocating" "holds 2 layers" \
+  "$probe" sink --model "$strict/many_layers" --synthetic random --seq-len 8 --samples 2
+edited_model unknown_key ours "j['sinklab']['n_layer'] = 2"
+expect_error "checkpoint: an unknown key in the sinklab block is named" "did you mean 'n_layers'" \
+  "$probe" sink --model "$strict/unknown_key" --synthetic random --seq-len 8 --samples 2
+edited_model bool_heads ours "j['sinklab']['n_heads'] = True"
+expect_error "checkpoint: a boolean n_heads is not 1" "sinklab.n_heads: expected an integer, got boolean" \
+  "$probe" sink --model "$strict/bool_heads" --synthetic random --seq-len 8 --samples 2
+edited_model hf_zero_heads hf "j['num_attention_heads'] = 0"
+expect_error "HF: num_attention_heads 0 is an error, not SIGFPE" "num_attention_heads: 0 is out of range" \
+  "$probe" sink --model "$strict/hf_zero_heads" --synthetic random --seq-len 8 --samples 2
+edited_model hf_many_layers hf "j['num_hidden_layers'] = 4000"
+expect_error "HF: num_hidden_layers beyond the weights is refused before allocating" "holds 2 layers" \
+  "$probe" sink --model "$strict/hf_many_layers" --synthetic random --seq-len 8 --samples 2
+edited_model hf_rope_scaling hf "j['rope_scaling'] = {'type': 'linear', 'factor': 2.0}"
+expect_error "HF: rope_scaling is refused rather than ignored" "rope_scaling is not supported" \
+  "$probe" sink --model "$strict/hf_rope_scaling" --synthetic random --seq-len 8 --samples 2
+edited_model trailing ours "pass"
+printf 'xx' >>"$strict/trailing/model.safetensors"
+expect_error "safetensors: bytes after the last tensor are refused" "2 trailing bytes belong to no tensor" \
+  "$probe" sink --model "$strict/trailing" --synthetic random --seq-len 8 --samples 2
+
+# Token ids must be integers in [0, vocab_size): no 1.9 -> 1, true -> 1 or 2^32 + 65 -> 65.
+for bad in "1.9:expected an integer, got number 1.9" "true:expected an integer, got boolean" \
+           "4294967361:4294967361 is out of range [0, 257]" "258:258 is out of range [0, 257]"; do
+  echo "[[1, 2, 3, ${bad%%:*}, 5, 6, 7, 8, 9]]" >"$strict/ids.json"
+  expect_error "probe --data ids.json: token ${bad%%:*} is refused" "ids.json: sequence 0, token 3: ${bad#*:}" \
+    "$probe" sink --model "$ck" --data "$strict/ids.json" --seq-len 8 --samples 1 --out "$strict/p"
+done
+for opt in "--seq-len 1.9" "--seq-len 99999999999999999999" "--samples 0" "--seed -1" "--eps 1.5" "--eps 0" \
+           "--eps nan"; do
+  # shellcheck disable=SC2086
+  expect_error "probe sink $opt is refused, naming the option" "${opt%% *}" \
+    "$probe" sink --model "$ck" --synthetic random $opt --out "$strict/p"
+done
+
+# A llama2.c model knows its longest sequence (seq_len 8 here); a truncated one is refused before reading.
+/usr/bin/python3 -c "
+import struct
+dim, hidden, layers, heads, kv, vocab, seq = 8, 16, 1, 2, 2, 32, 8
+hd = dim // heads
+n = vocab*dim + 2*layers*dim + 2*layers*dim*dim + 2*layers*kv*hd*dim + 3*layers*hidden*dim + dim + seq*hd
+body = struct.pack('<7i', dim, hidden, layers, heads, kv, vocab, seq) + struct.pack('<%df' % n, *[0.01] * n)
+open('$strict/tiny.bin', 'wb').write(body)
+open('$strict/short.bin', 'wb').write(body[:-4])"
+check "llama2.c: a tiny file written here probes" "$probe" sink --model "$strict/tiny.bin" --synthetic random \
+  --seq-len 8 --samples 2 --out "$strict/p"
+expect_error "llama2.c: --seq-len beyond its seq_len is refused" "--seq-len: 16 is out of range [2, 8]" \
+  "$probe" sink --model "$strict/tiny.bin" --synthetic random --seq-len 16 --samples 2 --out "$strict/p"
+expect_error "llama2.c: a truncated file is refused" "does not match the header" \
+  "$probe" sink --model "$strict/short.bin" --synthetic random --samples 2 --out "$strict/p"
+
+# probe attention: unknown tensor names, --output onto --input, and options that the mask would ignore.
+/usr/bin/python3 -c "
+import json, struct
+def save(path, tensors):
+    off, hdr, data = 0, {}, b''
+    for name, shape in tensors:
+        n = 1
+        for d in shape: n *= d
+        hdr[name] = {'dtype': 'F32', 'shape': shape, 'data_offsets': [off, off + 4 * n]}
+        data += struct.pack('<%df' % n, *[0.1 * (i % 7) for i in range(n)]); off += 4 * n
+    h = json.dumps(hdr).encode(); h += b' ' * ((8 - len(h) % 8) % 8)
+    open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
+qkv = [('q', [1, 2, 4, 8]), ('k', [1, 2, 4, 8]), ('v', [1, 2, 4, 8])]
+save('$strict/qkv.safetensors', qkv)
+save('$strict/typo.safetensors', qkv + [('dOut', [1, 2, 4, 8])])"
+check "probe attention: q, k, v written here run" "$probe" attention --variant softmax \
+  --input "$strict/qkv.safetensors" --output "$strict/o.safetensors"
+expect_error "probe attention: a misspelt dout is named, not ignored" "unknown tensor 'dOut'; did you mean 'dout'?" \
+  "$probe" attention --variant softmax --input "$strict/typo.safetensors" --output "$strict/o.safetensors"
+mkdir -p "$strict/sub"
+expect_error "probe attention: --output onto --input (another spelling) is refused" "is the --input file" \
+  "$probe" attention --variant softmax --input "$strict/qkv.safetensors" --output "$strict/sub/../qkv.safetensors"
+expect_error "probe attention: a missing --output is named" "--output is required" \
+  "$probe" attention --variant softmax --input "$strict/qkv.safetensors"
+expect_error "probe attention: --window beyond int is refused" "--window: 4294967297 is out of range" \
+  "$probe" attention --variant softmax --input "$strict/qkv.safetensors" --output "$strict/o.safetensors" \
+  --window 4294967297
+expect_error "probe attention: --window with a causal mask is refused" "--window is used by --mask sliding only" \
+  "$probe" attention --variant softmax --input "$strict/qkv.safetensors" --output "$strict/o.safetensors" \
+  --mask causal --window 4
+
+# A directory, FIFO or device where a file is expected: an error naming it, never a hang or std::bad_alloc.
+mkfifo "$strict/fifo.txt" "$strict/fifo.bin" "$strict/fifo.safetensors"
+expect_error "probe --data a directory is named" "a directory, not a regular file" \
+  "$probe" sink --model "$ck" --data "$strict" --seq-len 8 --samples 1 --out "$strict/p"
+expect_error "probe --data a FIFO is named, without waiting for a writer" "a FIFO, not a regular file" \
+  timeout 20 "$probe" sink --model "$ck" --data "$strict/fifo.txt" --seq-len 8 --samples 1 --out "$strict/p"
+expect_error "probe --data /dev/zero is named" "a character device" \
+  timeout 20 "$probe" sink --model "$ck" --data /dev/zero --seq-len 8 --samples 1 --out "$strict/p"
+expect_error "probe --model a FIFO named .bin is refused" "expected a checkpoint directory" \
+  timeout 20 "$probe" sink --model "$strict/fifo.bin" --synthetic random
+expect_error "probe attention --input a FIFO is named" "a FIFO, not a regular file" \
+  timeout 20 "$probe" attention --variant softmax --input "$strict/fifo.safetensors" --output "$strict/o.safetensors"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
