@@ -213,15 +213,24 @@ static int cmd_plot(const Args& a) {
   check_known(a, {});
   SINKLAB_CHECK(a.positional.size() == 1, "sinklab-probe plot RUN_DIR");
   const fs::path run = a.positional[0];
-  const auto recs = io::read_metrics(run / "metrics.jsonl");
+  const fs::path file = run / "metrics.jsonl";
+  const auto recs = io::read_metrics(file);
   io::Series loss{"train loss", {}, {}}, val{"val loss", {}, {}}, sink{"Sink₁ (%)", {}, {}};
-  for (const auto& r : recs) {
-    const double step = r.value("step", 0.0);
-    if (r.contains("loss")) loss.x.push_back(step), loss.y.push_back(r["loss"].get<double>());
-    if (r.contains("val_loss")) val.x.push_back(step), val.y.push_back(r["val_loss"].get<double>());
-    if (r.contains("sink1")) sink.x.push_back(step), sink.y.push_back(r["sink1"].get<double>());
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    const auto& r = recs[i];
+    if (!r.is_object()) continue;  // not a metrics record
+    // NaN and infinities are numbers here (read_metrics restores them); anything else is named, not thrown raw.
+    auto number = [&](const char* key) {
+      SINKLAB_CHECK(r[key].is_number(), file.string(), ": record ", i + 1, ": '", key, "' is ",
+                    io::json_type_name(r[key]), " ", io::json_excerpt(r[key]), ", not a number");
+      return r[key].get<double>();
+    };
+    const double step = r.contains("step") ? number("step") : 0.0;
+    if (r.contains("loss")) loss.x.push_back(step), loss.y.push_back(number("loss"));
+    if (r.contains("val_loss")) val.x.push_back(step), val.y.push_back(number("val_loss"));
+    if (r.contains("sink1")) sink.x.push_back(step), sink.y.push_back(number("sink1"));
   }
-  SINKLAB_CHECK(!loss.x.empty(), (run / "metrics.jsonl").string(), ": no loss records");
+  SINKLAB_CHECK(!loss.x.empty(), file.string(), ": no loss records");
   const io::Series ls[] = {loss, val};
   io::write_line_plot(run / "loss.svg", ls, {"loss over training", "step", "cross-entropy (nats)"});
   if (!sink.x.empty()) {

@@ -214,6 +214,12 @@ expect_error "probe attention: --window with a causal mask is refused" "--window
   "$probe" attention --variant softmax --input "$strict/qkv.safetensors" --output "$strict/o.safetensors" \
   --mask causal --window 4
 
+# probe plot: a metrics record with a non-number is named, not a raw JSON type error.
+mkdir -p "$strict/run_bad"
+printf '{"step": 1, "loss": 2.5}\n{"step": 2, "loss": "high"}\n' >"$strict/run_bad/metrics.jsonl"
+expect_error "probe plot: a non-number loss names the file, record and key" "record 2: 'loss' is string \"high\"" \
+  "$probe" plot "$strict/run_bad"
+
 # A directory, FIFO or device where a file is expected: an error naming it, never a hang or std::bad_alloc.
 mkfifo "$strict/fifo.txt" "$strict/fifo.bin" "$strict/fifo.safetensors"
 expect_error "probe --data a directory is named" "a directory, not a regular file" \
