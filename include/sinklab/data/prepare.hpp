@@ -86,8 +86,7 @@ inline std::vector<std::filesystem::path> expand_inputs(std::span<const std::fil
 inline std::vector<std::string> read_documents(const std::filesystem::path& path, const PrepareOptions& opt = {}) {
   auto clean = [&](std::string s) { return opt.strip_gutenberg ? strip_gutenberg(s) : s; };
   if (path.extension() != ".jsonl") return {clean(io::read_text_file(path))};
-  std::ifstream is(path);
-  SINKLAB_CHECK(is, "cannot open '", path.string(), "'");
+  std::istringstream is(io::read_text_file(path));  // read_text_file refuses FIFOs and devices by name
   std::vector<std::string> docs;
   std::string line;
   for (int64_t n = 1; std::getline(is, line); ++n) {
