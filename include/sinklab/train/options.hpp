@@ -79,6 +79,8 @@ inline const std::vector<KeyDoc>& key_docs() {
       {"train.threads", "CPU threads (0 = all cores)"},
       {"train.device", "cpu (cuda: see the CUDA backend issue)"},
       {"train.dtype", "float32"},
+      {"train.skip_nonfinite", "steps whose loss or gradient norm is NaN/Inf that may be skipped (no update; logged as "
+                               "\"skipped\": true); one more stops the run with exit status 3 (0 = stop at the first)"},
       {"optim.lr", "peak learning rate"},
       {"optim.min_lr", "final learning rate of the cosine schedule"},
       {"optim.schedule", "constant | cosine | linear (after linear warmup)"},
@@ -119,7 +121,7 @@ inline nlohmann::json default_config() {
           {"seed", 1}, {"val_sequences", 256}}}}},
       {"train",
        {{"steps", 1000}, {"batch_size", 16}, {"seq_len", 64}, {"grad_accum", 1}, {"seed", 1}, {"threads", 0},
-        {"device", "cpu"}, {"dtype", "float32"}}},
+        {"device", "cpu"}, {"dtype", "float32"}, {"skip_nonfinite", 0}}},
       {"optim",
        {{"lr", 4e-4}, {"min_lr", 0.0}, {"schedule", "constant"}, {"warmup", 100}, {"beta1", 0.9}, {"beta2", 0.95},
         {"eps", 1e-8}, {"weight_decay", 0.1}, {"decay", "all"}, {"clip", 1.0}}},
