@@ -1,9 +1,11 @@
 #pragma once
 // Global-norm gradient clipping (Pascanu et al. 2013): scales every gradient by min(1, max_norm / ‖g‖₂).
-// Returns the norm before clipping (logged as grad_norm). Summation order is fixed, so it is deterministic.
+// Returns the norm before clipping (logged as grad_norm). Summation order is fixed, so it is deterministic. A
+// non-finite norm is never clipped: the trainer skips or stops on it, naming first_nonfinite_grad.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "sinklab/core/parallel.hpp"
@@ -41,15 +43,34 @@ double global_grad_norm(const nn::ParamList<T>& params) {
   return std::sqrt(sq);
 }
 
+// Scales the gradients whose global norm is `norm` (global_grad_norm) down to `max_norm` when above it; a
+// non-finite norm is left for the caller to refuse (scaling would turn Inf into NaN everywhere).
 template <class T>
-double clip_grad_norm(nn::ParamList<T>& params, double max_norm) {
-  const double norm = global_grad_norm(params);
+void clip_grads_to(nn::ParamList<T>& params, double norm, double max_norm) {
   if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {
     const T scale = static_cast<T>(max_norm / (norm + 1e-6));
     for (auto& p : params)
       if (p.var.has_grad()) p.var.mutable_grad().array() *= scale;
   }
+}
+
+template <class T>
+double clip_grad_norm(nn::ParamList<T>& params, double max_norm) {
+  const double norm = global_grad_norm(params);
+  clip_grads_to(params, norm, max_norm);
   return norm;
+}
+
+// The name of the first parameter (in model order) whose gradient holds a NaN or Inf; empty when none does. A
+// non-finite global norm with finite gradients is possible only by overflow of the sum of squares.
+template <class T>
+std::string first_nonfinite_grad(const nn::ParamList<T>& params) {
+  for (const auto& p : params) {
+    if (!p.var.has_grad()) continue;
+    const Tensor<T> g = p.var.grad().contiguous();
+    if (!Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(g.data(), g.numel()).allFinite()) return p.name;
+  }
+  return {};
 }
 
 // Scales every gradient (used to average accumulated micro-batch gradients).
