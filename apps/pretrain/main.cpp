@@ -1,5 +1,6 @@
-// sinklab-pretrain --config FILE [--set key=value ...] [--resume RUN_DIR] [--overwrite]
+// sinklab-pretrain --config FILE [--set key=value ...] [--overwrite] | --resume RUN_DIR [--set key=value ...]
 // LLaMA-style LM pretraining; every architectural, data and optimiser switch is a config key (--help lists them).
+// Exit status: 0 done, 2 error, 3 stopped on a NaN/Inf loss or gradient, 130 interrupted (checkpoint saved).
 #include <csignal>
 #include <regex>
 #include <filesystem>
@@ -16,8 +17,19 @@ static void usage(std::ostream& os) {
   os << "usage: sinklab-pretrain --config FILE [--set key=value ...] [--overwrite]\n"
         "       sinklab-pretrain --resume RUN_DIR [--set key=value ...]\n\n"
         "Trains a LLaMA-style LM on the CPU. A config is JSON; \"base\" names a config it extends. --set overrides one\n"
-        "key (dotted path; the value is parsed as JSON when it parses, else taken as a string). An interrupted run\n"
-        "(Ctrl-C / SIGTERM) saves a checkpoint; --resume continues it exactly.\n\nkeys (default):\n";
+        "key (dotted path; the value is parsed as JSON when it parses, else taken as a string).\n\n"
+        "A run directory belongs to one run: a second sinklab-pretrain on it fails at once, naming the first one's\n"
+        "pid. --config starts a new run and refuses a directory that holds one (config.json, metrics.jsonl,\n"
+        "checkpoints/ or final/) unless --overwrite is given; then the whole new config, its data and its model\n"
+        "are checked first, the old run is moved to RUN_DIR/.replaced-<time>-<pid>/ just before the first step,\n"
+        "and deleted once the new run has written its first checkpoint. --resume continues RUN_DIR with its\n"
+        "config.json (--set changes keys of it; --config is not allowed with it) from the newest intact\n"
+        "checkpoint, saying which were skipped and why; a run that never completed a checkpoint starts again from\n"
+        "step 0. An interrupted run (Ctrl-C / SIGTERM) saves a checkpoint; --resume continues it exactly.\n"
+        "A NaN/Inf loss or gradient norm stops the run without applying the step or writing a checkpoint, unless\n"
+        "train.skip_nonfinite allows skipping it.\n\n"
+        "exit status: 0 done, 2 error (nothing trained), 3 stopped on a NaN/Inf, 130 interrupted (checkpoint saved)\n\n"
+        "keys (default):\n";
   const auto defaults = train::default_config();
   for (const auto& k : train::key_docs()) {
     const std::string key = k.key;
@@ -55,6 +67,9 @@ int main(int argc, char** argv) {
       }
     }
     SINKLAB_CHECK(!config_file.empty() || !resume_dir.empty(), "give --config FILE or --resume RUN_DIR (see --help)");
+    SINKLAB_CHECK(config_file.empty() || resume_dir.empty(), "--config and --resume exclude each other: --resume ",
+                  resume_dir, " continues with the run's own config.json (change keys of it with --set)");
+    SINKLAB_CHECK(!overwrite || resume_dir.empty(), "--overwrite starts a new run; it does not go with --resume");
     io::Json cfg;
     if (!resume_dir.empty()) {
       const fs::path stored = fs::path(resume_dir) / "config.json";
@@ -63,23 +78,25 @@ int main(int argc, char** argv) {
       cfg["run_dir"] = resume_dir;
     } else {
       cfg = train::load_config(config_file, sets);
-      const fs::path run = cfg["run_dir"].get<std::string>();
-      if (fs::exists(run / "checkpoints")) {
-        SINKLAB_CHECK(overwrite, "run_dir '", run.string(), "' already holds checkpoints; pass --resume ", run.string(),
-                      " to continue it or --overwrite to start again");
-        fs::remove_all(run / "checkpoints");
-        fs::remove_all(run / "final");
-      }
     }
+    // The trainer checks everything (config, data, model) before it creates, moves or deletes anything.
+    const auto mode = !resume_dir.empty() ? train::StartMode::resume
+                      : overwrite         ? train::StartMode::overwrite
+                                          : train::StartMode::fresh;
     std::signal(SIGINT, [](int) { train::stop_requested() = true; });
     std::signal(SIGTERM, [](int) { train::stop_requested() = true; });
-    train::Trainer trainer(cfg, !resume_dir.empty());
+    train::Trainer trainer(cfg, mode);
     const auto& m = trainer.model();
     std::cerr << "sinklab-pretrain: " << m.num_parameters() << " parameters, attention '" << m.config().attention
               << "', " << num_threads() << " threads, run_dir " << cfg["run_dir"].get<std::string>() << "\n";
     const auto r = trainer.run();
+    if (!r.nonfinite.empty()) {
+      std::cerr << "sinklab-pretrain: error: " << r.nonfinite << "\n";
+      return 3;
+    }
     std::cerr << "sinklab-pretrain: step " << r.steps_done << ", loss " << r.last_loss;
     if (r.last_val_loss >= 0) std::cerr << ", val_loss " << r.last_val_loss;
+    if (r.skipped_steps > 0) std::cerr << ", " << r.skipped_steps << " non-finite steps skipped";
     std::cerr << "\n";
     return r.interrupted ? 130 : 0;
   } catch (const std::exception& e) {

@@ -2,8 +2,10 @@
 // A throwaway run directory and corpus for trainer tests.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "sinklab/train/trainer.hpp"
 
@@ -25,6 +27,16 @@ inline fs::path corpus(const fs::path& dir) {
   std::mt19937 rng(5);
   for (int i = 0; i < 6000; ++i) os << words[rng() % 12] << (i % 9 == 8 ? ".\n" : " ");
   return f;
+}
+
+// Every regular file under `dir` (relative path -> bytes), to show that a failed command changed nothing. The lock
+// file is left out: any trainer that opens the directory creates it and writes its pid there (run_dir.hpp).
+inline std::map<std::string, std::vector<std::byte>> snapshot(const fs::path& dir) {
+  std::map<std::string, std::vector<std::byte>> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().filename() != ".lock")
+      out[fs::relative(e.path(), dir).string()] = sinklab::io::read_file(e.path());
+  return out;
 }
 
 inline sinklab::io::Json config(const fs::path& run, const fs::path& corpus, int steps) {

@@ -2,11 +2,15 @@
 // The pretraining loop behind `sinklab-pretrain`: data preparation, model, AdamW + schedule + clipping, gradient
 // accumulation, metrics.jsonl, periodic validation and sink probes, atomic checkpoints, and exact resume (the
 // model, optimiser moments, step and sampler position are all restored, and every op is deterministic for any
-// thread count, so a resumed run reproduces the uninterrupted one bit for bit).
+// thread count, so a resumed run reproduces the uninterrupted one bit for bit). The trainer owns its run directory
+// while it lives (run_dir.hpp), checks the whole config before touching it (validate.hpp), and never applies an
+// update or writes a checkpoint from a NaN/Inf loss, gradient or weight (train.skip_nonfinite).
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +26,8 @@
 #include "sinklab/train/checkpoint.hpp"
 #include "sinklab/train/config.hpp"
 #include "sinklab/train/data_setup.hpp"
+#include "sinklab/train/run_dir.hpp"
+#include "sinklab/train/validate.hpp"
 
 namespace sinklab::train {
 
@@ -38,40 +44,46 @@ struct TrainResult {
   double last_loss = 0, last_val_loss = -1;
   nlohmann::json last_probe;  // the last probe record (empty when probes are off)
   bool interrupted = false;
+  int64_t skipped_steps = 0;  // non-finite steps skipped (train.skip_nonfinite), over the whole run
+  std::string nonfinite;      // why the run stopped on a NaN/Inf (empty: it did not); sinklab-pretrain exits 3
+};
+
+// What a Trainer does with a run already in its directory (run_dir.hpp: kRunFiles).
+enum class StartMode {
+  fresh,      // there must be none: the error names --resume and --overwrite
+  resume,     // continue from the newest intact checkpoint (from step 0 when none was ever completed)
+  overwrite,  // replace it once the new run is known to be valid (note [replacing a run] in run_dir.hpp)
 };
 
 class Trainer {
  public:
   using T = float;
+  // Test hook: runs after the backward of step `step` (1-based), before the gradients are checked and applied.
+  using GradientHook = std::function<void(int64_t step, nn::ParamList<T>& params)>;
 
-  // cfg: a resolved config (load_config). resume: continue from run_dir's latest checkpoint.
-  Trainer(io::Json cfg, bool resume, bool quiet = false) : cfg_(std::move(cfg)), quiet_(quiet) {
+  // cfg: a resolved config (load_config). Everything that can be checked is checked before anything in run_dir
+  // is created, moved or deleted: the config's values, then (holding the directory's lock) the data and the model.
+  Trainer(io::Json cfg, StartMode mode, bool quiet = false) : cfg_(std::move(cfg)), mode_(mode), quiet_(quiet) {
+    validate_config(cfg_);
     run_dir_ = cfg_["run_dir"].get<std::string>();
+    lock_ = std::make_unique<RunDirLock>(run_dir_);
+    check_previous_run();
     const auto& tr = cfg_["train"];
-    SINKLAB_CHECK(tr["device"] == "cpu", "train.device: '", tr["device"].get<std::string>(),
-                  "' is not available in this build (cpu)");
-    SINKLAB_CHECK(tr["dtype"] == "float32", "train.dtype: only float32 is supported on the CPU");
     set_num_threads(tr["threads"].get<int>());
-    fs::create_directories(run_dir_);
     data_ = load_data(cfg_, run_dir_);
     nn::ModelConfig mc = nn::model_config_from_json(cfg_["model"]);
     if (data_.vocab_size > 0)
       SINKLAB_CHECK(mc.vocab_size >= data_.vocab_size, "model.vocab_size ", mc.vocab_size,
                     " is smaller than the tokenizer's vocabulary (", data_.vocab_size, ")");
-    SINKLAB_CHECK(tr["seq_len"].get<int64_t>() <= mc.max_seq_len, "train.seq_len ", tr["seq_len"].get<int64_t>(),
-                  " exceeds model.max_seq_len ", mc.max_seq_len);
     model_ = std::make_unique<nn::LlamaModel<T>>(mc);
     params_ = model_->parameters();
     const auto& o = cfg_["optim"];
-    SINKLAB_CHECK(o["decay"] == "all" || o["decay"] == "matrices", "optim.decay: expected all or matrices");
     opt_ = std::make_unique<optim::AdamW<T>>(
         params_, optim::AdamWConfig{o["beta1"].get<double>(), o["beta2"].get<double>(), o["eps"].get<double>(),
                                     o["weight_decay"].get<double>(), o["decay"] == "matrices"});
     sched_ = {optim::Schedule::parse(o["schedule"].get<std::string>()), o["lr"].get<double>(), o["min_lr"].get<double>(),
               o["warmup"].get<int64_t>(), tr["steps"].get<int64_t>()};
     const int64_t accum = tr["grad_accum"].get<int64_t>(), batch = tr["batch_size"].get<int64_t>();
-    SINKLAB_CHECK(accum >= 1 && batch % accum == 0, "train.batch_size (", batch, ") must be a multiple of train.grad_accum (",
-                  accum, ")");
     sampler_ = data_.training_batches(batch / accum, tr["seq_len"].get<int64_t>(), tr["seed"].get<uint64_t>());
     const auto& d = cfg_["data"];
     if (d["random_tokens"].size() == 2)
@@ -81,24 +93,32 @@ class Trainer {
       fixed_token_ = data::FixedToken{d["fixed_token_pos"].get<int64_t>(), d["fixed_token_id"].get<int32_t>()};
     if (d["prefix_lm"].get<int64_t>() > 0) prefix_mask_ = data::PrefixLmMask{d["prefix_lm"].get<int64_t>()};
 
-    if (resume) {
-      const fs::path latest = latest_checkpoint();
-      SINKLAB_CHECK(!latest.empty(), run_dir_.string(), ": nothing to resume (no checkpoints/latest)");
-      load_model_tensors(params_, latest / "model.safetensors");
-      const TrainerState st = load_trainer_state(latest, *opt_);
-      step_ = st.step;
-      sampler_->load_state_json(st.sampler);
-      io::truncate_metrics_after(run_dir_ / "metrics.jsonl", step_);
-      log("resumed from " + latest.string() + " at step " + std::to_string(step_));
-    } else {
-      fs::remove(run_dir_ / "metrics.jsonl");
+    // Valid, and the directory is ours: from here on the run directory changes.
+    for (const auto& change : clean_up_after_dead_writers(run_dir_)) warn(change);
+    if (mode_ == StartMode::resume) {
+      resume();
+    } else if (mode_ == StartMode::overwrite) {
+      replaced_ = move_previous_run_aside(run_dir_);
+      if (!replaced_.empty())
+        log("moved the previous run to " + replaced_.string() + "; it is deleted at this run's first checkpoint");
     }
+    for (const auto& old_run : replaced_runs(run_dir_))
+      if (mode_ != StartMode::overwrite)
+        warn(old_run.string() + " holds a run that an --overwrite run replaced but never reached a checkpoint: " +
+             "move its files back to recover it, or delete it");
     io::write_file_atomic(run_dir_ / "config.json", cfg_.dump(2) + "\n");
     write_tokenizer_note(run_dir_);
   }
 
+  // The bool form: resume, or a fresh start.
+  Trainer(io::Json cfg, bool resume, bool quiet = false)
+      : Trainer(std::move(cfg), resume ? StartMode::resume : StartMode::fresh, quiet) {}
+
   const nn::LlamaModel<T>& model() const { return *model_; }
   int64_t step() const { return step_; }
+  // The checkpoint this run resumed from (empty for a fresh start or a restart from step 0).
+  const fs::path& resumed_from() const { return resumed_from_; }
+  void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
 
   // Mean validation loss over log.eval_batches batches taken in order (the same batches every time).
   double validate() {
@@ -138,7 +158,9 @@ class Trainer {
     return rec;
   }
 
-  // Trains up to train.steps (or `max_steps` more steps when > 0, for tests that stop part-way).
+  // Trains up to train.steps (or `max_steps` more steps when > 0, for tests that stop part-way). A NaN/Inf loss or
+  // gradient norm skips the step (no update, the data position still advances) while train.skip_nonfinite allows,
+  // and otherwise stops the run without applying it or writing a checkpoint: see TrainResult::nonfinite.
   TrainResult run(int64_t max_steps = 0) {
     const auto& tr = cfg_["train"];
     const auto& lg = cfg_["log"];
@@ -148,6 +170,8 @@ class Trainer {
     const int64_t eval_every = lg["eval_every"].get<int64_t>(), ckpt_every = lg["checkpoint_every"].get<int64_t>();
     const int64_t probe_every = lg["probe_every"].get<int64_t>();
     const int64_t tokens_per_step = tr["batch_size"].get<int64_t>() * tr["seq_len"].get<int64_t>();
+    const int64_t skip_budget = tr["skip_nonfinite"].get<int64_t>();
+    const double clip = cfg_["optim"]["clip"].get<double>();
     io::MetricsWriter metrics(run_dir_ / "metrics.jsonl");
     io::Progress progress(total);
     TrainResult res;
@@ -159,6 +183,7 @@ class Trainer {
         res.interrupted = true;
         break;
       }
+      const int64_t n = step_ + 1;  // this step, numbered as in metrics.jsonl
       const double lr = sched_.at(step_);
       for (auto& p : params_) p.var.zero_grad();
       double loss_sum = 0;
@@ -168,21 +193,38 @@ class Trainer {
         loss_sum += double(loss.item());
         (accum > 1 ? autograd::mul_scalar(loss, T(1.0 / double(accum))) : loss).backward();
       }
-      const double grad_norm = optim::clip_grad_norm(params_, cfg_["optim"]["clip"].get<double>());
-      opt_->step(lr);
-      ++step_;
-      tokens_since += tokens_per_step;
       res.last_loss = loss_sum / double(accum);
-      progress.update(step_, res.last_loss, (step_ - first_step) * tokens_per_step);
+      if (gradient_hook_) gradient_hook_(n, params_);
+      const double grad_norm = optim::global_grad_norm(params_);
+      const NonFinite bad = check_step(res.last_loss, grad_norm);
+      if (bad.what.empty()) {
+        optim::clip_grads_to(params_, grad_norm, clip);
+        opt_->step(lr);
+      }
+      tokens_since += tokens_per_step;
       nlohmann::json rec;
-      const bool log_now = step_ % every == 0 || step_ == total;
-      if (log_now) {
+      if (n % every == 0 || n == total || !bad.what.empty()) {  // a non-finite step is always logged
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        rec = {{"step", step_},   {"tokens", step_ * tokens_per_step}, {"loss", res.last_loss}, {"lr", lr},
+        rec = {{"step", n},   {"tokens", n * tokens_per_step}, {"loss", res.last_loss}, {"lr", lr},
                {"grad_norm", grad_norm}, {"tokens_per_s", secs > 0 ? double(tokens_since) / secs : 0.0}};
         t0 = std::chrono::steady_clock::now();
         tokens_since = 0;
       }
+      if (!bad.what.empty()) {
+        rec["skipped"] = true;
+        rec["nonfinite"] = bad.what;
+        if (skipped_ == skip_budget) {
+          metrics.write(rec);
+          res.nonfinite = "step " + std::to_string(n) + ": " + bad.message + "; " + budget_note(skip_budget) +
+                          ". Stopped without applying it or writing a checkpoint" + resume_hint();
+          break;
+        }
+        ++skipped_;
+        warn("step " + std::to_string(n) + ": " + bad.message + "; skipped (no update), " + std::to_string(skipped_) +
+             " of train.skip_nonfinite = " + std::to_string(skip_budget));
+      }
+      step_ = n;
+      progress.update(step_, res.last_loss, (step_ - first_step) * tokens_per_step);
       if (eval_every > 0 && (step_ % eval_every == 0 || step_ == total)) {
         res.last_val_loss = validate();
         rec["step"] = step_;
@@ -198,30 +240,132 @@ class Trainer {
         }
       }
       if (!rec.is_null()) metrics.write(rec);
-      if (ckpt_every > 0 && step_ % ckpt_every == 0 && step_ < total) checkpoint();
+      if (ckpt_every > 0 && step_ % ckpt_every == 0 && step_ < total && !checkpoint_if_finite(res)) break;
     }
     progress.finish();
-    checkpoint();
+    res.skipped_steps = skipped_;
+    res.steps_done = step_;
+    if (!res.nonfinite.empty() || !checkpoint_if_finite(res)) return res;
     if (step_ >= total) {
-      save_checkpoint<T>(run_dir_ / "final", *model_, nullptr, {});
-      write_tokenizer_note(run_dir_ / "final");
+      save_checkpoint<T>(run_dir_ / "final", *model_, nullptr, {}, {{"tokenizer.txt", data_.tokenizer + "\n"}});
       log("finished " + std::to_string(step_) + " steps; final model in " + (run_dir_ / "final").string());
     } else if (res.interrupted) {
       log("interrupted at step " + std::to_string(step_) + "; continue with --resume " + run_dir_.string());
     }
-    res.steps_done = step_;
     return res;
   }
 
+  // Writes checkpoints/step_N and points `latest` at it; refuses non-finite weights (the old checkpoints stay).
   void checkpoint() {
-    const fs::path dir = run_dir_ / "checkpoints" / ("step_" + std::to_string(step_));
-    save_checkpoint<T>(dir, *model_, opt_.get(), {step_, sampler_->state_json(), cfg_});
-    write_tokenizer_note(dir);
-    io::write_file_atomic(run_dir_ / "checkpoints" / "latest", dir.filename().string() + "\n");
-    prune_checkpoints();
+    const std::string bad = first_nonfinite_weight();
+    SINKLAB_CHECK(bad.empty(), "step ", step_, ": parameter '", bad, "' is not finite; no checkpoint written");
+    write_checkpoint();
   }
 
  private:
+  void write_checkpoint() {
+    const fs::path dir = run_dir_ / "checkpoints" / ("step_" + std::to_string(step_));
+    save_checkpoint<T>(dir, *model_, opt_.get(), {step_, sampler_->state_json(), cfg_, skipped_},
+                       {{"tokenizer.txt", data_.tokenizer + "\n"}});
+    io::write_file_atomic(run_dir_ / "checkpoints" / "latest", dir.filename().string() + "\n");
+    prune_checkpoints();
+    if (mode_ == StartMode::overwrite && !replaced_runs(run_dir_).empty()) {
+      delete_replaced_runs(run_dir_);  // the new run has a complete checkpoint: the replaced one may go
+      replaced_.clear();
+    }
+  }
+
+  struct NonFinite {
+    std::string what;     // "loss" | "grad_norm"; empty when both are finite
+    std::string message;  // "the loss is NaN", "the gradient norm is Inf (first non-finite gradient: 'x')"
+  };
+
+  static std::string describe(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "Inf" : "-Inf"; }
+
+  NonFinite check_step(double loss, double grad_norm) const {
+    if (!std::isfinite(loss)) return {"loss", "the loss is " + describe(loss)};
+    if (std::isfinite(grad_norm)) return {};
+    const std::string name = optim::first_nonfinite_grad(params_);
+    return {"grad_norm", "the gradient norm is " + describe(grad_norm) +
+                             (name.empty() ? " (every gradient is finite: their sum of squares overflowed)"
+                                           : " (first non-finite gradient: '" + name + "')")};
+  }
+
+  static std::string budget_note(int64_t budget) {
+    if (budget == 0) return "train.skip_nonfinite = 0 skips none";
+    return "one more than train.skip_nonfinite = " + std::to_string(budget) + " allows";
+  }
+
+  // What the user can do after a non-finite stop, given what the directory holds.
+  std::string resume_hint() const {
+    const std::string fixes =
+        " (--set optim.lr=... to lower the rate, --set train.skip_nonfinite=N to skip up to N such steps)";
+    const fs::path latest = run_dir_ / "checkpoints" / "latest";
+    if (fs::exists(latest)) {
+      std::string name = io::read_text_file(latest);
+      while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+      return ". Earlier checkpoints are unchanged: --resume " + run_dir_.string() + " continues from " + name + fixes;
+    }
+    std::string out = ". This run has no checkpoint yet: start it again" + fixes;
+    if (!replaced_.empty()) out += "; the run it replaces is still in " + replaced_.string();
+    return out;
+  }
+
+  // The name of the first parameter holding a NaN or Inf (a finite update can still overflow), or empty.
+  std::string first_nonfinite_weight() const {
+    for (const auto& p : params_) {
+      const Tensor<T> w = p.var.value().contiguous();
+      if (!Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(w.data(), w.numel()).allFinite()) return p.name;
+    }
+    return {};
+  }
+
+  // checkpoint(), unless a weight is not finite: then records why in `res` and returns false.
+  bool checkpoint_if_finite(TrainResult& res) {
+    if (const std::string bad = first_nonfinite_weight(); !bad.empty()) {
+      res.nonfinite = "step " + std::to_string(step_) + ": parameter '" + bad +
+                      "' is not finite after the update. Stopped without writing a checkpoint" + resume_hint();
+      return false;
+    }
+    write_checkpoint();
+    return true;
+  }
+
+  // A fresh start needs an empty directory (of run files); a resume needs a run.
+  void check_previous_run() const {
+    const std::string found = previous_run_files(run_dir_);
+    if (mode_ == StartMode::fresh)
+      SINKLAB_CHECK(found.empty(), "run_dir '", run_dir_.string(), "' already holds a run (", found,
+                    "); pass --resume ", run_dir_.string(), " to continue it or --overwrite to replace it");
+    if (mode_ == StartMode::resume)
+      SINKLAB_CHECK(!found.empty(), "run_dir '", run_dir_.string(),
+                    "': nothing to resume (no config.json, metrics.jsonl, checkpoints/ or final/)");
+  }
+
+  // Continues from the newest intact checkpoint, saying which were refused and why. With none ever completed (a
+  // run killed before or during its first checkpoint) there is nothing to lose: restart from step 0.
+  void resume() {
+    const ResumePoint r = resume_from_newest_intact(run_dir_ / "checkpoints", params_, *opt_);
+    for (const auto& why : r.refused) warn("skipped checkpoint " + why);
+    if (r.dir.empty()) {
+      SINKLAB_CHECK(!path_exists(run_dir_ / "final"), "run_dir '", run_dir_.string(),
+                    "' holds final/ but no checkpoint to resume from; use --overwrite to start it again");
+      warn(run_dir_.string() + " has no completed checkpoint (the run stopped before or during its first one): " +
+           "starting it again from step 0");
+      io::truncate_metrics_after(run_dir_ / "metrics.jsonl", 0);
+      return;
+    }
+    step_ = r.state.step;
+    skipped_ = r.state.skipped;
+    sampler_->load_state_json(r.state.sampler);
+    resumed_from_ = r.dir;
+    io::truncate_metrics_after(run_dir_ / "metrics.jsonl", step_);
+    if (!r.refused.empty())
+      warn("resuming from " + r.dir.string() + ", the newest intact checkpoint");
+    else
+      log("resumed from " + r.dir.string() + " at step " + std::to_string(step_));
+  }
+
   autograd::Var<T> loss_on(data::Batch b) const {
     if (random_tokens_) (*random_tokens_)(b);
     if (fixed_token_) (*fixed_token_)(b);
@@ -231,28 +375,11 @@ class Trainer {
     return model_->loss(in, tg);
   }
 
-  fs::path latest_checkpoint() const {
-    const fs::path f = run_dir_ / "checkpoints" / "latest";
-    if (!fs::exists(f)) return {};
-    std::string name = io::read_text_file(f);
-    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-    const fs::path dir = run_dir_ / "checkpoints" / name;
-    SINKLAB_CHECK(fs::exists(dir / "trainer_state.safetensors"), f.string(), " points at '", name,
-                  "', which is not a complete checkpoint");
-    return dir;
-  }
-
   void prune_checkpoints() {
     const int64_t keep = cfg_["log"]["keep_checkpoints"].get<int64_t>();
     if (keep <= 0) return;
-    std::vector<std::pair<int64_t, fs::path>> found;
-    for (const auto& e : fs::directory_iterator(run_dir_ / "checkpoints")) {
-      const std::string n = e.path().filename().string();
-      if (e.is_directory() && n.rfind("step_", 0) == 0 && n.find('.') == std::string::npos)
-        found.emplace_back(std::stoll(n.substr(5)), e.path());
-    }
-    std::sort(found.begin(), found.end());
-    for (std::size_t i = 0; i + keep < found.size(); ++i) fs::remove_all(found[i].second);
+    const auto found = step_checkpoints(run_dir_ / "checkpoints");
+    for (std::size_t i = 0; i + std::size_t(keep) < found.size(); ++i) fs::remove_all(found[i].second);
   }
 
   void write_tokenizer_note(const fs::path& dir) const {
@@ -262,10 +389,17 @@ class Trainer {
   void log(const std::string& s) const {
     if (!quiet_) std::cerr << "sinklab-pretrain: " << s << "\n";
   }
+  // What the user must know even from a quiet trainer: checkpoints refused, steps skipped, files removed.
+  static void warn(const std::string& s) { std::cerr << "sinklab-pretrain: warning: " << s << "\n"; }
 
   io::Json cfg_;
+  StartMode mode_;
   bool quiet_;
   fs::path run_dir_;
+  std::unique_ptr<RunDirLock> lock_;  // held for the trainer's life
+  fs::path replaced_;                 // the previous run, moved aside by --overwrite until the first checkpoint
+  fs::path resumed_from_;
+  GradientHook gradient_hook_;
   DataSplits data_;
   std::unique_ptr<nn::LlamaModel<T>> model_;
   nn::ParamList<T> params_;
@@ -276,6 +410,7 @@ class Trainer {
   std::optional<data::FixedToken> fixed_token_;
   std::optional<data::PrefixLmMask> prefix_mask_;
   int64_t step_ = 0;
+  int64_t skipped_ = 0;  // non-finite steps skipped, over the whole run (saved in checkpoints)
 };
 
 }  // namespace sinklab::train
