@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sinklab/io/atomic_file.hpp"
+#include "sinklab/io/model_shapes.hpp"
 #include "sinklab/io/safetensors.hpp"
 #include "sinklab/nn/llama.hpp"
 #include "sinklab/nn/state.hpp"
@@ -33,8 +34,8 @@ io::TensorEntry to_entry(const Tensor<T>& t) {
 }
 
 template <class T>
-Tensor<T> from_entry(const io::TensorEntry& e) {
-  const std::vector<float> v = io::to_float(e);
+Tensor<T> from_entry(const io::TensorEntry& e, std::string_view name = "") {
+  const std::vector<float> v = io::to_float(e, name);
   Tensor<T> t(e.shape);
   for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<T>(v[i]);
   return t;
@@ -53,7 +54,7 @@ template <class T>
 void load_model_tensors(nn::ParamList<T>& params, const fs::path& file) {
   const io::SafeTensors st = io::read_safetensors(file);
   nn::StateDict<T> state;
-  for (const auto& [name, e] : st.tensors) state[name] = from_entry<T>(e);
+  for (const auto& [name, e] : st.tensors) state[name] = from_entry<T>(e, name);
   nn::load_state_dict(params, state, file.string());
 }
 
@@ -240,7 +241,7 @@ ResumePoint resume_from_newest_intact(const fs::path& checkpoints, nn::ParamList
       SINKLAB_CHECK(fs::exists(state_file), state_file.string(), " is missing (an incomplete checkpoint)");
       const io::SafeTensors model_st = io::read_safetensors(model_file), state_st = io::read_safetensors(state_file);
       nn::StateDict<T> weights;
-      for (const auto& [name, e] : model_st.tensors) weights[name] = from_entry<T>(e);
+      for (const auto& [name, e] : model_st.tensors) weights[name] = from_entry<T>(e, name);
       // Every check before anything is copied, so that a refusal leaves `params` and `opt` untouched.
       r.state = detail::check_trainer_state(state_st, state_file, opt.params());
       nn::load_state_dict(params, weights, model_file.string());  // checks every name and shape, then copies
@@ -259,16 +260,8 @@ ResumePoint resume_from_newest_intact(const fs::path& checkpoints, nn::ParamList
 // Builds a model from a checkpoint directory written by save_checkpoint (config.json's "sinklab" block).
 template <class T>
 nn::LlamaModel<T> load_model(const fs::path& dir) {
-  const fs::path cfg_file = dir / "config.json";
-  SINKLAB_CHECK(fs::exists(cfg_file), dir.string(), ": no config.json (not a sinklab checkpoint directory)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(io::read_text_file(cfg_file));
-  } catch (const nlohmann::json::exception& e) {
-    SINKLAB_FAIL(cfg_file.string(), ": ", e.what());
-  }
-  SINKLAB_CHECK(j.contains("sinklab"), cfg_file.string(), ": no \"sinklab\" block (written by another tool?)");
-  nn::LlamaModel<T> model(nn::model_config_from_json(j["sinklab"]));
+  // The config is read strictly and checked against the weights' header before the model is allocated.
+  nn::LlamaModel<T> model(io::read_checkpoint_config(dir));
   auto params = model.parameters();
   load_model_tensors(params, dir / "model.safetensors");
   return model;
