@@ -12,6 +12,8 @@
 #include "model_source.hpp"
 #include "sinklab/attention.hpp"
 #include "sinklab/io.hpp"
+#include "sinklab/data/bigram_backcopy.hpp"
+#include "sinklab/probe/backcopy.hpp"
 #include "sinklab/probe/runner.hpp"
 
 namespace fs = std::filesystem;
@@ -20,14 +22,16 @@ using namespace sinklab;
 static const char* kUsage =
     "usage:\n"
     "  sinklab-probe --list-variants\n"
-    "  sinklab-probe sink  --model PATH (--data FILE | --synthetic random|repeated) [--seq-len 64] [--samples 100]\n"
-    "                      [--eps 0.3] [--seed 0] [--out DIR]\n"
+    "  sinklab-probe sink  --model PATH (--data FILE | --synthetic random|repeated | --task RUN/config.json)\n"
+    "                      [--seq-len 64] [--samples 100] [--eps 0.3] [--seed 0] [--out DIR]\n"
     "  sinklab-probe norms --model PATH (--data FILE | --synthetic ...) [--seq-len 64] [--samples 100] [--out DIR]\n"
     "  sinklab-probe plot RUN_DIR\n"
     "  sinklab-probe attention --variant NAME --input IN.safetensors --output OUT.safetensors\n"
     "                      [--window W] [--prefix P] [--mask causal|sliding|prefix|full]\n\n"
     "PATH: a sinklab checkpoint directory, a Hugging Face LLaMA directory (config.json + model.safetensors), or a\n"
-    "llama2.c .bin. FILE: .txt/.jsonl (through the model's tokenizer), .json (list of token-id lists) or .bin tokens.\n";
+    "llama2.c .bin. FILE: .txt/.jsonl (through the model's tokenizer), .json (list of token-id lists) or .bin tokens.\n"
+    "--task: the held-out sequences of a Bigram-Backcopy run (its config.json), with the task's measures (attention\n"
+    "to BOS from non-trigger queries, backcopy and bigram losses against the table's entropy).\n";
 
 struct Args {
   std::string cmd;
@@ -84,8 +88,19 @@ struct ProbeInput {
   apps::LoadedModel m;
   int64_t seq_len = 0;
   std::vector<std::vector<int32_t>> seqs;
+  std::shared_ptr<const data::BigramBackcopy> task;  // --task: the run's Bigram-Backcopy task
   fs::path out;
 };
+
+// --task RUN/config.json: the held-out sequences of the run's Bigram-Backcopy task (the ones pretrain validates and
+// probes on), so a checkpoint can be probed with the task's own measures.
+static std::shared_ptr<const data::BigramBackcopy> task_of(const std::string& config_file) {
+  const io::Json cfg = io::load_json(config_file);
+  SINKLAB_CHECK(cfg.is_object() && cfg.contains("data") && cfg["data"].value("format", "") == "bigram_backcopy" &&
+                    cfg["data"].contains("backcopy"),
+                "--task ", config_file, ": not the config.json of a data.format = bigram_backcopy run");
+  return std::make_shared<const data::BigramBackcopy>(data::backcopy_spec_from_json(cfg["data"]["backcopy"]));
+}
 static ProbeInput probe_input(const Args& a) {
   constexpr int64_t kMaxSamples = 1'000'000;
   constexpr int64_t kMaxSeed = std::numeric_limits<int64_t>::max();
@@ -96,7 +111,17 @@ static ProbeInput probe_input(const Args& a) {
   in.seq_len = int_option(a, "--seq-len", std::min<int64_t>(64, longest), 2, longest);
   const int64_t N = int_option(a, "--samples", 100, 1, kMaxSamples);
   const auto seed = static_cast<uint64_t>(int_option(a, "--seed", 0, 0, kMaxSeed));
-  in.seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), in.m, in.seq_len, N, seed);
+  if (!a.get("--task").empty()) {
+    SINKLAB_CHECK(a.get("--data").empty() && a.get("--synthetic").empty(), "--task replaces --data and --synthetic");
+    in.task = task_of(a.get("--task"));
+    SINKLAB_CHECK(in.task->vocab_size() <= in.m.model->config().vocab_size, "--task ", a.get("--task"), ": the task has ",
+                  in.task->vocab_size(), " token ids, more than the model's vocabulary (", in.m.model->config().vocab_size,
+                  ")");
+    const auto val = in.task->validation_set(N, in.seq_len);
+    for (int64_t i = 0; i < N; ++i) in.seqs.emplace_back(val.block(i).begin(), val.block(i).end());
+  } else {
+    in.seqs = apps::load_sequences(a.get("--data"), a.get("--synthetic"), in.m, in.seq_len, N, seed);
+  }
   in.out = a.get("--out", "probe_out");
   std::error_code ec;
   SINKLAB_CHECK(!fs::exists(in.out, ec) || fs::is_directory(in.out, ec), "--out '", in.out.string(),
@@ -113,25 +138,38 @@ static std::vector<std::string> numbered(int64_t n, int64_t base = 0) {
 }
 
 static int cmd_sink(const Args& a) {
-  check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--eps", "--seed", "--out"});
+  check_known(a, {"--model", "--data", "--synthetic", "--task", "--seq-len", "--samples", "--eps", "--seed", "--out"});
   const double eps = number_option(a, "--eps", 0.3);
   SINKLAB_CHECK(eps > 0 && eps < 1, "--eps: ", eps, " is outside (0, 1); Sink_k^eps counts heads with alpha_k > eps");
   const ProbeInput in = probe_input(a);
   const auto& m = in.m;
   const int64_t T = in.seq_len;
   const fs::path& out = in.out;
-  const auto r = probe::run_probe(*m.model, in.seqs, 16, false);
+  probe::ProbeOptions<float> opt;
+  opt.norms = opt.massive = false;
+  opt.raw = true;
+  std::optional<probe::BackcopyProbe> task_probe;
+  if (in.task) {
+    task_probe.emplace(in.task, in.seqs, m.model->config().n_layers, m.model->config().n_heads);
+    opt.on_batch = task_probe->hook<float>();
+  }
+  const auto r = probe::run_probe(*m.model, in.seqs, opt);
   nlohmann::json j;
   j["model"] = a.get("--model");
   j["model_kind"] = m.kind;
   j["attention"] = m.model->config().attention;
-  j["data"] = a.get("--synthetic").empty() ? a.get("--data") : "synthetic:" + a.get("--synthetic");
+  j["data"] = !in.task ? a.get("--synthetic").empty() ? a.get("--data") : "synthetic:" + a.get("--synthetic")
+                       : "task:" + a.get("--task");
   j["seq_len"] = T;
   j["samples"] = r.samples;
   j["eps"] = eps;
   j["sink"] = r.sink.sink_rate(eps, 10);  // Sink_k^eps in %, k = 1..10
   j["sink1"] = r.sink.sink_rate(eps, 1)[0];
   j["mean_loss"] = r.mean_loss;
+  j["alpha1"] = r.sink.mean_alpha_k(1);         // probe map (DESIGN §4)
+  j["alpha1_raw"] = r.sink_raw.mean_alpha_k(1);  // the raw coefficients κ/ρ on token 1
+  if (r.sink.has_slot()) j["slot_alpha"] = r.sink.mean_slot_alpha(), j["slot_sink"] = r.sink.slot_sink_rate(eps);
+  if (task_probe) j.update(task_probe->metrics());
   const auto alpha = r.sink.mean_alpha();  // (L, H, T)
   nlohmann::json aj = nlohmann::json::array();
   for (int64_t l = 0; l < r.layers; ++l) {
@@ -163,12 +201,22 @@ static int cmd_sink(const Args& a) {
             << "Sink_1^" << eps << " = " << j["sink1"].get<double>() << " %   mean loss " << std::setprecision(4)
             << r.mean_loss << " nats\nSink_k (k=1..10):";
   for (double v : j["sink"]) std::cout << ' ' << std::setprecision(1) << v;
+  std::cout << std::setprecision(3) << "\nalpha_1 = " << j["alpha1"].get<double>() << " (raw mass on token 1 "
+            << j["alpha1_raw"].get<double>() << ")";
+  if (j.contains("slot_alpha"))
+    std::cout << "   slot: alpha = " << j["slot_alpha"].get<double>() << ", Sink = " << std::setprecision(2)
+              << j["slot_sink"].get<double>() << " %";
+  if (task_probe)
+    std::cout << std::setprecision(3) << "\nBigram-Backcopy: attention to BOS from non-trigger queries "
+              << j["bos_attn"].get<double>() << " (raw " << j["bos_attn_raw"].get<double>() << "), backcopy loss "
+              << j["backcopy_loss"].get<double>() << ", bigram loss " << j["bigram_loss"].get<double>() << " (oracle "
+              << j["bigram_oracle"].get<double>() << ")";
   std::cout << "\nwrote " << (out / "sink.json").string() << ", sink_alpha1.svg, sink_vs_eps.svg (+ .csv)\n";
   return 0;
 }
 
 static int cmd_norms(const Args& a) {
-  check_known(a, {"--model", "--data", "--synthetic", "--seq-len", "--samples", "--seed", "--out"});
+  check_known(a, {"--model", "--data", "--synthetic", "--task", "--seq-len", "--samples", "--seed", "--out"});
   const ProbeInput in = probe_input(a);
   const auto& m = in.m;
   const int64_t T = in.seq_len;

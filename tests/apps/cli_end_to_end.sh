@@ -233,5 +233,24 @@ expect_error "probe --model a FIFO named .bin is refused" "expected a checkpoint
 expect_error "probe attention --input a FIFO is named" "a FIFO, not a regular file" \
   timeout 20 "$probe" attention --variant softmax --input "$strict/fifo.safetensors" --output "$strict/o.safetensors"
 
+# Bigram-Backcopy: a generated-task run, probed afterwards on the task's own held-out sequences (--task): the
+# probe app and pretrain's last probe record must give the same numbers.
+echo '{}' >"$work/empty.json"
+"$pretrain" --config "$work/empty.json" --set run_dir="$work/bbc" --set data.format=bigram_backcopy \
+  --set data.backcopy.vocab=16 --set data.backcopy.support=4 --set data.backcopy.val_sequences=8 \
+  --set model.vocab_size=17 --set model.d_model=32 --set model.n_layers=1 --set model.n_heads=2 --set model.max_seq_len=32 \
+  --set train.steps=6 --set train.batch_size=4 --set train.seq_len=32 --set log.probe_every=3 --set log.probe_samples=8 \
+  --set log.probe_seq_len=32 --set log.eval_every=0 >"$work/bbc.log" 2>&1
+check "pretrain trains on the generated Bigram-Backcopy task" test -f "$work/bbc/final/model.safetensors"
+"$probe" sink --model "$work/bbc/final" --task "$work/bbc/config.json" --seq-len 32 --samples 8 --out "$work/bbc_probe" \
+  >"$work/bbc_probe.log" 2>&1
+check "probe sink --task reproduces pretrain's last probe record" /usr/bin/python3 -c "
+import json; p = json.load(open('$work/bbc_probe/sink.json'))
+m = [json.loads(l) for l in open('$work/bbc/metrics.jsonl') if 'bos_attn' in l][-1]
+for k in ('sink1', 'alpha1', 'alpha1_raw', 'bos_attn', 'bos_attn_raw', 'backcopy_loss', 'bigram_loss', 'bigram_oracle'):
+    assert abs(p[k] - m[k]) <= 1e-12 * max(1, abs(m[k])), (k, p[k], m[k])"
+expect_error "probe --task refuses a run that is not Bigram-Backcopy" "bigram_backcopy" \
+  "$probe" sink --model "$work/run/final" --task "$work/run/config.json"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -40,6 +40,24 @@ struct BackcopySpec {
   uint64_t seed = 1;             // the task: table, and the validation sequences; train.seed drives training
 };
 
+// From a config's data.backcopy object (as validated by train::validate_config, or read back from a run's
+// config.json); missing keys keep their defaults.
+inline BackcopySpec backcopy_spec_from_json(const nlohmann::json& j) {
+  BackcopySpec s;
+  try {
+    s.vocab = j.value("vocab", s.vocab);
+    s.triggers = j.value("triggers", s.triggers);
+    s.trigger_mass = j.value("trigger_mass", s.trigger_mass);
+    s.support = j.value("support", s.support);
+    s.table = j.value("table", s.table);
+    s.corpus = j.value("corpus", s.corpus);
+    s.seed = j.value("seed", s.seed);
+  } catch (const nlohmann::json::exception& e) {
+    SINKLAB_FAIL("data.backcopy: a value has the wrong type (", e.what(), ")");
+  }
+  return s;
+}
+
 inline nlohmann::json to_json(const BackcopySpec& s) {
   return {{"vocab", s.vocab},     {"triggers", s.triggers}, {"trigger_mass", s.trigger_mass}, {"support", s.support},
           {"table", s.table},     {"corpus", s.corpus},     {"seed", s.seed}};

@@ -39,18 +39,6 @@ inline std::vector<fs::path> path_list(const io::Json& v) {
   return out;
 }
 
-inline data::BackcopySpec backcopy_spec(const io::Json& j) {
-  data::BackcopySpec s;
-  s.vocab = j.at("vocab").get<int64_t>();
-  s.triggers = j.at("triggers").get<int64_t>();
-  s.trigger_mass = j.at("trigger_mass").get<double>();
-  s.support = j.at("support").get<int64_t>();
-  s.table = j.at("table").get<std::string>();
-  s.corpus = j.at("corpus").get<std::string>();
-  s.seed = j.at("seed").get<uint64_t>();
-  return s;
-}
-
 namespace detail {
 // (train, validation) from one stream of (seq_len + 1)-blocks, cut at a block boundary so no block straddles them.
 inline std::pair<data::TokenDataset, data::TokenDataset> split_blocks(std::vector<int32_t> blocks, int64_t seq_len,
@@ -83,7 +71,7 @@ inline DataSplits load_data(const io::Json& cfg, const fs::path& run_dir) {
                   "data.format = bigram_backcopy generates its data; data.train and data.val must be empty");
     SINKLAB_CHECK(d["windows"] == "packed", "data.windows: Bigram-Backcopy sequences always start at BOS; leave it "
                   "at packed");
-    out.task = std::make_shared<const data::BigramBackcopy>(backcopy_spec(d["backcopy"]));
+    out.task = std::make_shared<const data::BigramBackcopy>(data::backcopy_spec_from_json(d["backcopy"]));
     const int64_t n_val = d["backcopy"]["val_sequences"].get<int64_t>();
     SINKLAB_CHECK(n_val >= 1, "data.backcopy.val_sequences must be >= 1, got ", n_val);
     out.val = std::make_shared<data::TokenDataset>(out.task->validation_set(n_val, S));
