@@ -83,6 +83,7 @@ inline LoadedModel load_model(const fs::path& path) {
     m.model = std::make_unique<nn::LlamaModel<float>>(l2.config);
     auto params = m.model->parameters();
     nn::load_state_dict(params, l2.state, path.string());
+    nn::check_finite(params, path.string());
     m.tokenizer = "none";
     m.kind = "llama2.c";
     return m;
@@ -93,7 +94,7 @@ inline LoadedModel load_model(const fs::path& path) {
   SINKLAB_CHECK(fs::exists(cfg), path.string(), ": no config.json");
   const auto j = io::parse_json(io::read_text_file(cfg), cfg.string());
   if (j.is_object() && j.contains("sinklab")) {
-    io::read_checkpoint_config(path);  // strict config and its sizes against the weights, before any allocation
+    // load_model reads the config strictly and checks its sizes against the weights before any allocation
     m.model = std::make_unique<nn::LlamaModel<float>>(train::load_model<float>(path));
     m.kind = "sinklab";
   } else {
@@ -104,6 +105,7 @@ inline LoadedModel load_model(const fs::path& path) {
     train::load_model_tensors(params, weights);
     m.kind = "huggingface";
   }
+  nn::check_finite(m.model->parameters(), (path / "model.safetensors").string());
   m.tokenizer = fs::exists(path / "tokenizer.txt") ? io::read_text_file(path / "tokenizer.txt") : "none";
   while (!m.tokenizer.empty() && std::isspace(static_cast<unsigned char>(m.tokenizer.back()))) m.tokenizer.pop_back();
   return m;

@@ -252,5 +252,15 @@ for k in ('sink1', 'alpha1', 'alpha1_raw', 'bos_attn', 'bos_attn_raw', 'backcopy
 expect_error "probe --task refuses a run that is not Bigram-Backcopy" "bigram_backcopy" \
   "$probe" sink --model "$work/run/final" --task "$work/run/config.json"
 
+# A checkpoint whose weights hold a NaN is refused by the probe, naming the tensor (not "mean loss nan").
+mkdir -p "$work/nanmodel" && cp "$work/run/final/config.json" "$work/run/final/model.safetensors" "$work/nanmodel/"
+/usr/bin/python3 -c "
+import json, struct
+f = open('$work/nanmodel/model.safetensors', 'r+b'); n = struct.unpack('<Q', f.read(8))[0]
+h = json.loads(f.read(n)); name = sorted(k for k in h if k != '__metadata__')[0]
+f.seek(8 + n + h[name]['data_offsets'][0]); f.write(struct.pack('<f', float('nan')))"
+expect_error "probe refuses non-finite weights, naming the tensor" "non-finite weights" \
+  "$probe" sink --model "$work/nanmodel" --synthetic random --seq-len 8 --samples 1 --out "$work/nanprobe"
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

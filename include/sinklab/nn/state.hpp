@@ -1,6 +1,7 @@
 #pragma once
 // Loading named tensors into a model's parameters. Errors name the tensor and both shapes; a missing or
 // unexpected name is an error (strict), so a checkpoint never loads half-way silently.
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -16,6 +17,18 @@ StateDict<T> state_dict(const ParamList<T>& params) {
   StateDict<T> out;
   for (const auto& p : params) out[p.name] = p.var.value();
   return out;
+}
+
+// Throws when a parameter holds NaN or Inf, naming the first such tensor and index: a probe of such a model would
+// print "mean loss nan" next to a Sink rate that means nothing.
+template <class T>
+void check_finite(const ParamList<T>& params, const std::string& source) {
+  for (const auto& p : params) {
+    const Tensor<T> v = p.var.value().contiguous();
+    for (int64_t i = 0; i < v.numel(); ++i)
+      SINKLAB_CHECK(std::isfinite(double(v.data()[i])), source, ": tensor '", p.name, "' holds ", double(v.data()[i]),
+                    " at flat index ", i, "; refusing a model with non-finite weights");
+  }
 }
 
 // Copies values into the parameters (the model keeps its own buffers). `source` names the file for errors.
