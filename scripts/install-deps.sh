@@ -8,6 +8,7 @@ packages=(
   libeigen3-dev nlohmann-json3-dev libomp-dev        # the library's dependencies
   catch2 libbenchmark-dev                            # tests and benchmarks
   libsentencepiece-dev sentencepiece                 # BPE/unigram tokenizers
+  libopenmpi-dev openmpi-bin                         # data-parallel pretraining under mpirun (SINKLAB_ENABLE_MPI)
   fortunes                                           # the embedded default's English corpus (plain text)
   python3 python3-torch python3-numpy                # PyTorch CPU comparisons in bench/ and tests/apps
   libopenblas0-pthread                               # PyTorch's BLAS: without it Debian's torch runs the

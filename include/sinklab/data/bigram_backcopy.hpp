@@ -298,6 +298,8 @@ class BackcopySampler final : public BatchSource {
     return b;
   }
 
+  void skip() override { next_sample_ += uint64_t(batch_size_); }
+
   nlohmann::json state_json() const override {
     return {{"kind", "bigram_backcopy"}, {"seed", seed_},        {"next_sample", next_sample_},
             {"batch_size", batch_size_}, {"seq_len", seq_len_}, {"task", to_json(task_->spec())}};

@@ -132,6 +132,9 @@ class BatchSource {
  public:
   virtual ~BatchSource() = default;
   virtual Batch next() = 0;
+  // Moves past the batch next() would return without building it: a rank of a data-parallel run skips the
+  // micro-batches of the other ranks, so every rank's state stays the whole run's (note [global batch], trainer.hpp).
+  virtual void skip() { next(); }
   virtual nlohmann::json state_json() const = 0;
   virtual void load_state_json(const nlohmann::json& j) = 0;
 };
@@ -159,11 +162,7 @@ class BatchSampler final : public BatchSource {
   const TokenDataset& dataset() const { return ds_; }
 
   Batch next() override {
-    if (state_.position + batch_size_ > static_cast<int64_t>(order_.size())) {
-      ++state_.epoch;
-      state_.position = 0;
-      reorder();
-    }
+    next_epoch_if_done();
     const int64_t S = ds_.seq_len();
     Batch b;
     b.batch_size = batch_size_;
@@ -182,6 +181,11 @@ class BatchSampler final : public BatchSource {
     }
     state_.position += batch_size_;
     return b;
+  }
+
+  void skip() override {
+    next_epoch_if_done();
+    state_.position += batch_size_;
   }
 
   SamplerState state() const { return state_; }
@@ -212,6 +216,13 @@ class BatchSampler final : public BatchSource {
   }
 
  private:
+  void next_epoch_if_done() {
+    if (state_.position + batch_size_ <= static_cast<int64_t>(order_.size())) return;
+    ++state_.epoch;
+    state_.position = 0;
+    reorder();
+  }
+
   void reorder() {
     if (shuffle_) {
       order_ = epoch_order(ds_.num_blocks(), state_.seed, static_cast<uint64_t>(state_.epoch));

@@ -2,6 +2,7 @@
 // AdamW (Loshchilov & Hutter 2019): Adam moments with decoupled weight decay θ ← θ − lr·λ·θ applied before the
 // Adam step, as torch.optim.AdamW does. State (m, v, step) serialises to tensors for exact resume.
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
@@ -18,6 +19,54 @@ struct AdamWConfig {
   bool decay_matrices_only = false;  // false: decay every parameter (the sink paper's setting)
 };
 
+// The decay λ that applies to parameter `p`: optim.decay = matrices leaves vectors (norms, biases) undecayed.
+template <class T>
+double weight_decay_of(const AdamWConfig& cfg, const nn::NamedParam<T>& p) {
+  return cfg.weight_decay > 0 && (!cfg.decay_matrices_only || p.is_matrix) ? cfg.weight_decay : 0.0;
+}
+
+// Update `step` (1-based) of n elements: w, m, v in place from the gradient g. Elementwise, so any slice of a
+// parameter may be updated on its own (dist/sharded_adamw.hpp does) with the same bits as the whole, provided the
+// slice starts at a multiple of kAdamWChunk elements of the parameter (the chunks, and so Eigen's vector/scalar
+// split and the pointers' alignment, are then the same).
+inline constexpr int64_t kAdamWChunk = int64_t(1) << 14;
+
+template <class T>
+void adamw_update(const AdamWConfig& cfg, int64_t step, double lr, double wd, T* w, T* m, T* v, const T* g, int64_t n) {
+  const double bc1 = 1.0 - std::pow(cfg.beta1, double(step)), bc2 = 1.0 - std::pow(cfg.beta2, double(step));
+  if constexpr (std::is_same_v<T, float>) {
+    // The CUDA kernel's formula (backend/functors/adamw.hpp: fp32, the same operations in the same order) as Eigen
+    // array expressions, because the plain loop does not vectorise (sqrtf may set errno). Each element is computed
+    // on its own, so the thread count does not matter.
+    const backend::functors::AdamWStep f{float(lr), float(cfg.beta1), float(cfg.beta2),
+                                         float(cfg.eps), float(bc1), float(bc2)};
+    const float decay = 1.0f - f.lr * float(wd);
+    const int64_t chunks = (n + kAdamWChunk - 1) / kAdamWChunk;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t k0 = c * kAdamWChunk, len = std::min(kAdamWChunk, n - k0);
+      using A = Eigen::Array<float, Eigen::Dynamic, 1>;
+      Eigen::Map<A> W(w + k0, len), M(m + k0, len), Vv(v + k0, len);
+      const Eigen::Map<const A> G(g + k0, len);
+      M = f.beta1 * M + (1.0f - f.beta1) * G;
+      Vv = f.beta2 * Vv + (1.0f - f.beta2) * G * G;
+      W = W * decay - f.lr * (M / f.bc1) / ((Vv / f.bc2).sqrt() + f.eps);
+    }
+  } else {
+    const double b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.eps;
+#pragma omp parallel for if (n > kParallelGrain)
+    for (int64_t k = 0; k < n; ++k) {
+      const double gk = g[k];
+      const double mk = b1 * m[k] + (1 - b1) * gk;
+      const double vk = b2 * v[k] + (1 - b2) * gk * gk;
+      m[k] = static_cast<T>(mk);
+      v[k] = static_cast<T>(vk);
+      const double denom = std::sqrt(vk / bc2) + eps;
+      w[k] = static_cast<T>(double(w[k]) * (1.0 - lr * wd) - lr * (mk / bc1) / denom);
+    }
+  }
+}
+
 template <class T>
 class AdamW {
  public:
@@ -31,55 +80,12 @@ class AdamW {
   // One update with learning rate `lr`; parameters without a gradient (unused this step) are left untouched.
   void step(double lr) {
     ++step_;
-    const double bc1 = 1.0 - std::pow(cfg_.beta1, double(step_)), bc2 = 1.0 - std::pow(cfg_.beta2, double(step_));
     for (std::size_t i = 0; i < params_.size(); ++i) {
       auto& p = params_[i];
       if (!p.var.has_grad() || !p.var.requires_grad()) continue;
-      const bool decay = cfg_.weight_decay > 0 && (!cfg_.decay_matrices_only || p.is_matrix);
-      T* w = p.var.mutable_value().data();
       const Tensor<T> gc = p.var.grad().contiguous();
-      const T* g = gc.data();
-      T* m = m_[i].data();
-      T* v = v_[i].data();
-      const double wd = decay ? cfg_.weight_decay : 0.0;
-      const int64_t n = p.var.numel();
-      if constexpr (std::is_same_v<T, float>) {
-        update_f32(w, m, v, g, n, lr, wd, bc1, bc2);
-      } else {
-        const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
-#pragma omp parallel for if (n > kParallelGrain)
-        for (int64_t k = 0; k < n; ++k) {
-          const double gk = g[k];
-          const double mk = b1 * m[k] + (1 - b1) * gk;
-          const double vk = b2 * v[k] + (1 - b2) * gk * gk;
-          m[k] = static_cast<T>(mk);
-          v[k] = static_cast<T>(vk);
-          const double denom = std::sqrt(vk / bc2) + eps;
-          w[k] = static_cast<T>(double(w[k]) * (1.0 - lr * wd) - lr * (mk / bc1) / denom);
-        }
-      }
-    }
-  }
-
-  // The CUDA kernel's formula (backend/functors/adamw.hpp: fp32, the same operations in the same order) as Eigen
-  // array expressions, because the plain loop does not vectorise (sqrtf may set errno). Each element is computed on
-  // its own, so the thread count does not matter.
-  void update_f32(float* w, float* m, float* v, const float* g, int64_t n, double lr, double wd, double bc1,
-                  double bc2) const {
-    const backend::functors::AdamWStep f{float(lr), float(cfg_.beta1), float(cfg_.beta2),
-                                         float(cfg_.eps), float(bc1), float(bc2)};
-    const float decay = 1.0f - f.lr * float(wd);
-    constexpr int64_t chunk = int64_t(1) << 14;
-    const int64_t chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (n > kParallelGrain)
-    for (int64_t c = 0; c < chunks; ++c) {
-      const int64_t k0 = c * chunk, len = std::min(chunk, n - k0);
-      using A = Eigen::Array<float, Eigen::Dynamic, 1>;
-      Eigen::Map<A> W(w + k0, len), M(m + k0, len), Vv(v + k0, len);
-      const Eigen::Map<const A> G(g + k0, len);
-      M = f.beta1 * M + (1.0f - f.beta1) * G;
-      Vv = f.beta2 * Vv + (1.0f - f.beta2) * G * G;
-      W = W * decay - f.lr * (M / f.bc1) / ((Vv / f.bc2).sqrt() + f.eps);
+      adamw_update(cfg_, step_, lr, weight_decay_of(cfg_, p), p.var.mutable_value().data(), m_[i].data(), v_[i].data(),
+                   gc.data(), p.var.numel());
     }
   }
 
@@ -89,6 +95,7 @@ class AdamW {
   const nn::ParamList<T>& params() const { return params_; }
   std::vector<Tensor<T>>& exp_avg() { return m_; }
   std::vector<Tensor<T>>& exp_avg_sq() { return v_; }
+  const AdamWConfig& config() const { return cfg_; }
 
  private:
   nn::ParamList<T> params_;

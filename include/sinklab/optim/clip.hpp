@@ -13,19 +13,25 @@
 
 namespace sinklab::optim {
 
+// Σ x² of one gradient is the in-order sum of the partial sums of its chunks of kNormChunk elements (the last one
+// shorter). dist/ shards gradients at chunk boundaries so that its ranks compute the very same partials.
+inline constexpr int64_t kNormChunk = int64_t(1) << 16;
+
 namespace detail {
+// One chunk's Σ x² in double. Eigen's vectorised sum depends on the pointer's alignment: callers keep it (64 bytes).
+template <class T>
+double chunk_sum_squares(const T* x, int64_t len) {
+  return Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, len).template cast<double>().square().sum();
+}
+
 // Σ x² in double over fixed chunks reduced in order: vectorised and threaded, yet the same bits for any thread count.
 template <class T>
 double sum_squares(const T* x, int64_t n) {
-  constexpr int64_t chunk = int64_t(1) << 16;
+  constexpr int64_t chunk = kNormChunk;
   const int64_t chunks = (n + chunk - 1) / chunk;
   std::vector<double> part(static_cast<std::size_t>(chunks));
 #pragma omp parallel for schedule(static) if (n > kParallelGrain)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t len = std::min(chunk, n - c * chunk);
-    part[std::size_t(c)] =
-        Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x + c * chunk, len).template cast<double>().square().sum();
-  }
+  for (int64_t c = 0; c < chunks; ++c) part[std::size_t(c)] = chunk_sum_squares(x + c * chunk, std::min(chunk, n - c * chunk));
   double sq = 0;
   for (double p : part) sq += p;
   return sq;

@@ -75,11 +75,22 @@ inline fs::path sibling_temp(const fs::path& dir, const char* kind) {
 }
 }  // namespace detail
 
-// Writes the checkpoint, plus `extra_files` (name -> text), into a fresh temporary directory and renames it to `dir`.
+// AdamW's state as a checkpoint stores it: one whole tensor per parameter and moment. From an optim::AdamW, or
+// gathered from the shards of dist::ShardedAdamW (ZeRO-1) at rank 0: the same file either way.
 template <class T>
-void save_checkpoint(const fs::path& dir, const nn::LlamaModel<T>& model, const optim::AdamW<T>* opt,
-                     const TrainerState& state, const std::map<std::string, std::string>& extra_files = {}) {
-  const fs::path tmp = detail::sibling_temp(dir, "tmp");
+struct AdamWMoments {
+  const nn::ParamList<T>& params;
+  const std::vector<Tensor<T>>& exp_avg;
+  const std::vector<Tensor<T>>& exp_avg_sq;
+  int64_t step;
+};
+
+namespace detail {
+// Writes the checkpoint into a fresh temporary directory and renames it to `dir`; `opt` null: the model alone.
+template <class T>
+void write_checkpoint_dir(const fs::path& dir, const nn::LlamaModel<T>& model, const AdamWMoments<T>* opt,
+                          const TrainerState& state, const std::map<std::string, std::string>& extra_files) {
+  const fs::path tmp = sibling_temp(dir, "tmp");
   fs::create_directories(tmp);
   try {
     const auto params = model.parameters();
@@ -91,14 +102,11 @@ void save_checkpoint(const fs::path& dir, const nn::LlamaModel<T>& model, const 
       st.metadata["step"] = std::to_string(state.step);
       st.metadata["sampler"] = state.sampler.dump();
       st.metadata["config"] = state.config.dump();
-      st.metadata["optimizer_step"] = std::to_string(opt->step_count());
+      st.metadata["optimizer_step"] = std::to_string(opt->step);
       st.metadata["skipped_steps"] = std::to_string(state.skipped);
-      const auto& ps = opt->params();
-      auto& m = const_cast<optim::AdamW<T>*>(opt)->exp_avg();
-      auto& v = const_cast<optim::AdamW<T>*>(opt)->exp_avg_sq();
-      for (std::size_t i = 0; i < ps.size(); ++i) {
-        st.tensors["exp_avg." + ps[i].name] = to_entry(m[i]);
-        st.tensors["exp_avg_sq." + ps[i].name] = to_entry(v[i]);
+      for (std::size_t i = 0; i < opt->params.size(); ++i) {
+        st.tensors["exp_avg." + opt->params[i].name] = to_entry(opt->exp_avg[i]);
+        st.tensors["exp_avg_sq." + opt->params[i].name] = to_entry(opt->exp_avg_sq[i]);
       }
       io::write_safetensors(tmp / "trainer_state.safetensors", st);  // last: its presence marks a complete checkpoint
     }
@@ -108,10 +116,28 @@ void save_checkpoint(const fs::path& dir, const nn::LlamaModel<T>& model, const 
     throw;
   }
   // Swap in: the old directory (if any) is moved aside first, so `dir` is never half-written.
-  const fs::path old = detail::sibling_temp(dir, "old");
+  const fs::path old = sibling_temp(dir, "old");
   if (fs::exists(dir)) fs::rename(dir, old);
   fs::rename(tmp, dir);
   fs::remove_all(old);
+}
+}  // namespace detail
+
+// Writes the checkpoint, plus `extra_files` (name -> text), into a fresh temporary directory and renames it to `dir`.
+template <class T>
+void save_checkpoint(const fs::path& dir, const nn::LlamaModel<T>& model, const optim::AdamW<T>* opt,
+                     const TrainerState& state, const std::map<std::string, std::string>& extra_files = {}) {
+  if (!opt) return detail::write_checkpoint_dir<T>(dir, model, nullptr, state, extra_files);
+  auto& o = const_cast<optim::AdamW<T>&>(*opt);
+  const AdamWMoments<T> moments{o.params(), o.exp_avg(), o.exp_avg_sq(), o.step_count()};
+  detail::write_checkpoint_dir(dir, model, &moments, state, extra_files);
+}
+
+// The same from moments held elsewhere (a data-parallel run's rank 0 after gathering the ZeRO-1 shards).
+template <class T>
+void save_checkpoint(const fs::path& dir, const nn::LlamaModel<T>& model, const AdamWMoments<T>& moments,
+                     const TrainerState& state, const std::map<std::string, std::string>& extra_files = {}) {
+  detail::write_checkpoint_dir(dir, model, &moments, state, extra_files);
 }
 
 namespace detail {

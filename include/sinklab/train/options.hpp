@@ -72,11 +72,16 @@ inline const std::vector<KeyDoc>& key_docs() {
       {"data.backcopy.seed", "seed of the task: bigram table and validation sequences (train.seed drives training)"},
       {"data.backcopy.val_sequences", "held-out sequences for validation and probes"},
       {"train.steps", "optimiser steps"},
-      {"train.batch_size", "sequences per optimiser step (split over grad_accum micro-batches)"},
+      {"train.batch_size", "sequences per optimiser step, over all ranks (split over grad_accum micro-batches)"},
       {"train.seq_len", "tokens per sequence"},
-      {"train.grad_accum", "micro-batches per step"},
+      {"train.grad_accum", "micro-batches per step, over all ranks: under mpirun -np N each rank takes grad_accum / N "
+                           "of them (N must divide it), and the run is the same, bit for bit, for every N"},
       {"train.seed", "data-order seed"},
-      {"train.threads", "CPU threads (0 = all cores)"},
+      {"train.threads", "CPU threads per rank (0 = all cores, shared evenly by the ranks on a node)"},
+      {"train.zero", "0 | 1: ZeRO stage 1 under mpirun: each rank keeps AdamW's moments for its shard of the weights "
+                     "only (the same results as 0, with less memory per rank)"},
+      {"train.collective_timeout", "seconds a rank waits in one MPI collective before it gives up and ends the job "
+                                   "(0 = wait forever); a guard against a rank that died or hangs"},
       {"train.device", "cpu (cuda: see the CUDA backend issue)"},
       {"train.dtype", "float32"},
       {"train.skip_nonfinite", "steps whose loss or gradient norm is NaN/Inf that may be skipped (no update; logged as "
@@ -120,8 +125,8 @@ inline nlohmann::json default_config() {
          {{"vocab", 64}, {"triggers", 3}, {"trigger_mass", 0.3}, {"support", 8}, {"table", "random"}, {"corpus", ""},
           {"seed", 1}, {"val_sequences", 256}}}}},
       {"train",
-       {{"steps", 1000}, {"batch_size", 16}, {"seq_len", 64}, {"grad_accum", 1}, {"seed", 1}, {"threads", 0},
-        {"device", "cpu"}, {"dtype", "float32"}, {"skip_nonfinite", 0}}},
+       {{"steps", 1000}, {"batch_size", 16}, {"seq_len", 64}, {"grad_accum", 1}, {"seed", 1}, {"threads", 0}, {"zero", 0},
+        {"collective_timeout", 0.0}, {"device", "cpu"}, {"dtype", "float32"}, {"skip_nonfinite", 0}}},
       {"optim",
        {{"lr", 4e-4}, {"min_lr", 0.0}, {"schedule", "constant"}, {"warmup", 100}, {"beta1", 0.9}, {"beta2", 0.95},
         {"eps", 1e-8}, {"weight_decay", 0.1}, {"decay", "all"}, {"clip", 1.0}}},

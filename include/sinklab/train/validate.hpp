@@ -141,6 +141,8 @@ inline void validate_config(const nlohmann::json& cfg) {
                 ")");
   at_least("train.seed", 0);
   in_range("train.threads", 0, 1 << 16);
+  in_range("train.zero", 0, 1);
+  non_negative("train.collective_timeout");
   const std::string device = config_string(cfg, "train.device");
   SINKLAB_CHECK(device == "cpu", "train.device: '", device, "' is not available in this build (cpu)");
   const std::string dtype = config_string(cfg, "train.dtype");
@@ -225,6 +227,15 @@ inline void validate_config(const nlohmann::json& cfg) {
   const int64_t fixed_pos = in_range("data.fixed_token_pos", -1, S - 1);
   if (fixed_pos >= 0) in_range("data.fixed_token_id", 0, mc.vocab_size - 1);
   in_range("data.prefix_lm", 0, S);
+}
+
+// A data-parallel run on `ranks` processes: each takes grad_accum / ranks micro-batches of every step (note
+// [global batch] in trainer.hpp), so the ranks must divide train.grad_accum.
+inline void validate_ranks(const nlohmann::json& cfg, int ranks) {
+  const int64_t accum = detail::config_int(cfg, "train.grad_accum"), batch = detail::config_int(cfg, "train.batch_size");
+  SINKLAB_CHECK(accum % ranks == 0, "train.grad_accum (", accum, ") must be a multiple of the number of ranks (", ranks,
+                "): every rank takes grad_accum / ranks micro-batches of ", batch / accum,
+                " sequences per step. Try --set train.grad_accum=", ranks, " (with train.batch_size a multiple of it)");
 }
 
 }  // namespace sinklab::train
