@@ -3,18 +3,9 @@
 # plot) and check every file the README promises; then the errors a user meets on bad input.
 #   cli_end_to_end.sh PRETRAIN PROBE WORKDIR
 set -u
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../support/cli_checks.sh"
 pretrain=$1 probe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-# expect_error WHAT NEEDLE CMD...: the command fails and its stderr names NEEDLE
-expect_error() {
-  local what=$1 needle=$2; shift 2
-  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc -ne 0 ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
-}
 
 # A small English corpus written here, so the test needs nothing outside the build.
 corpus=$work/corpus.txt
@@ -262,5 +253,4 @@ f.seek(8 + n + h[name]['data_offsets'][0]); f.write(struct.pack('<f', float('nan
 expect_error "probe refuses non-finite weights, naming the tensor" "non-finite weights" \
   "$probe" sink --model "$work/nanmodel" --synthetic random --seq-len 8 --samples 1 --out "$work/nanprobe"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary

@@ -4,18 +4,9 @@
 # valid, a NaN stops the run (exit 3) with the old checkpoints intact, and resume finds the newest intact checkpoint.
 #   pretrain_safety.sh PRETRAIN PROBE WORKDIR
 set -u
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../support/cli_checks.sh"
 pretrain=$1 probe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-# expect_error WHAT RC NEEDLE CMD...: the command exits with status RC and its stderr names NEEDLE
-expect_error() {
-  local what=$1 want=$2 needle=$3; shift 3
-  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc -eq "$want" ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
-}
 # snapshot DIR: a checksum of every file under DIR but the lock file (which only names the last process to open it)
 snapshot() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 sha256sum); }
 # wait_for_step RUN: until training has logged a step (at most 60 s)
@@ -46,15 +37,15 @@ run=$work/run
 
 check "--help documents the exit statuses and train.skip_nonfinite" bash -c \
   "'$pretrain' --help | grep -q '3 stopped on a NaN' && '$pretrain' --help | grep -q train.skip_nonfinite"
-expect_error "--config with --resume is refused" 2 "exclude each other" "$pretrain" --config "$cfg" --resume "$run"
+expect_status "--config with --resume is refused" 2 "exclude each other" "$pretrain" --config "$cfg" --resume "$run"
 
 # --- One run per directory. ---
 "$pretrain" --config "$cfg" --set train.steps=100000 >"$work/first.log" 2>&1 &
 first=$!
 wait_for_step "$run"
-expect_error "a second run on the directory fails at once, naming the first's pid" 2 "pid $first" \
+expect_status "a second run on the directory fails at once, naming the first's pid" 2 "pid $first" \
   "$pretrain" --config "$cfg" --overwrite
-expect_error "... and so does a --resume" 2 "in use by another run (pid $first" "$pretrain" --resume "$run"
+expect_status "... and so does a --resume" 2 "in use by another run (pid $first" "$pretrain" --resume "$run"
 kill -TERM $first
 wait $first
 rc=$?
@@ -70,15 +61,15 @@ check "--overwrite replaces a finished run" test $? -eq 0 -a -s "$run/final/mode
 check "... and keeps nothing of it once the new run has a checkpoint" bash -c "! ls -a '$run' | grep -q replaced"
 before=$(snapshot "$run")
 printf '{"base": "tiny.json", "optim": {"weight_decy": 0.1}}' >"$work/typo.json"
-expect_error "--overwrite with a typo'd key fails" 2 "weight_decy" "$pretrain" --config "$work/typo.json" --overwrite
+expect_status "--overwrite with a typo'd key fails" 2 "weight_decy" "$pretrain" --config "$work/typo.json" --overwrite
 check "... leaving every file of the old run as it was" test "$(snapshot "$run")" = "$before"
-expect_error "--overwrite with a bad value fails" 2 "optim.beta2 must be in [0, 1), got 1.5" \
+expect_status "--overwrite with a bad value fails" 2 "optim.beta2 must be in [0, 1), got 1.5" \
   "$pretrain" --config "$cfg" --overwrite --set optim.beta2=1.5
 check "... leaving every file of the old run as it was" test "$(snapshot "$run")" = "$before"
-expect_error "--overwrite with a missing data file fails" 2 "$work/nope.txt' does not exist" \
+expect_status "--overwrite with a missing data file fails" 2 "$work/nope.txt' does not exist" \
   "$pretrain" --config "$cfg" --overwrite --set data.train="$work/nope.txt"
 check "... leaving every file of the old run as it was" test "$(snapshot "$run")" = "$before"
-expect_error "--overwrite with a vocabulary smaller than the tokenizer's fails" 2 "model.vocab_size 100" \
+expect_status "--overwrite with a vocabulary smaller than the tokenizer's fails" 2 "model.vocab_size 100" \
   "$pretrain" --config "$cfg" --overwrite --set model.vocab_size=100
 check "... leaving every file of the old run as it was" test "$(snapshot "$run")" = "$before"
 
@@ -86,7 +77,7 @@ for only in final metrics.jsonl; do
   d=$work/only_$only
   mkdir -p "$d"
   cp -r "$run/$only" "$d/"
-  expect_error "a directory holding only $only is refused without --overwrite" 2 "--overwrite" \
+  expect_status "a directory holding only $only is refused without --overwrite" 2 "--overwrite" \
     "$pretrain" --config "$cfg" --set run_dir="$d"
   check "... and left as it was" test "$(snapshot "$d")" = "$(cd "$run" && find ./$only -type f -print0 | sort -z | xargs -0 sha256sum)"
 done
@@ -94,7 +85,7 @@ done
 # --- A NaN stops the run: exit 3, the step named, the checkpoints already written intact and loadable. With
 # optim.lr = 1e30, step 11 sends the weights to ~1e30 and step 12's gradients overflow. ---
 before=$(snapshot "$run/checkpoints")
-expect_error "a NaN stops the run with exit 3, naming the step" 3 "step 12: the gradient norm is NaN" \
+expect_status "a NaN stops the run with exit 3, naming the step" 3 "step 12: the gradient norm is NaN" \
   "$pretrain" --resume "$run" --set train.steps=20 --set optim.lr=1e30
 check "... the checkpoints already written are unchanged" test "$(snapshot "$run/checkpoints")" = "$before"
 check "... and load" "$probe" sink --model "$run/checkpoints/step_10" --synthetic random --seq-len 16 --samples 2 \
@@ -112,7 +103,7 @@ wait $dead
 "$pretrain" --config "$cfg" --overwrite --set train.steps=5 >/dev/null 2>&1
 rm -rf "$run/final" "$run/checkpoints/latest"
 mv "$run/checkpoints/step_5" "$run/checkpoints/step_5.tmp.$dead.0"
-expect_error "--config still asks for --resume or --overwrite" 2 "--resume" "$pretrain" --config "$cfg"
+expect_status "--config still asks for --resume or --overwrite" 2 "--resume" "$pretrain" --config "$cfg"
 "$pretrain" --resume "$run" >"$work/restart.log" 2>&1
 check "--resume starts it again from step 0" test $? -eq 0 -a -s "$run/final/model.safetensors"
 check "... saying so" grep -q "starting it again from step 0" "$work/restart.log"
@@ -127,12 +118,12 @@ check "resume past a damaged latest checkpoint succeeds" test $? -eq 0
 check "... naming the one it skipped and why" grep -q "skipped checkpoint 'step_10'.*model.safetensors" "$work/fallback.log"
 check "... and the one it used" grep -q "resuming from .*step_5, the newest intact checkpoint" "$work/fallback.log"
 for d in "$run"/checkpoints/step_*; do truncate -s 64 "$d/model.safetensors"; done
-expect_error "with no intact checkpoint, resume fails and says why" 2 "no intact checkpoint" "$pretrain" --resume "$run"
+expect_status "with no intact checkpoint, resume fails and says why" 2 "no intact checkpoint" "$pretrain" --resume "$run"
 
 # --- Range checks, before anything is touched (the full table is tests/train/test_validate.cpp). ---
 before=$(snapshot "$run")
 while read -r set needle; do
-  expect_error "--set $set is refused" 2 "$needle" "$pretrain" --config "$cfg" --overwrite --set "$set"
+  expect_status "--set $set is refused" 2 "$needle" "$pretrain" --config "$cfg" --overwrite --set "$set"
 done <<'TABLE'
 optim.lr=0 optim.lr must be > 0, got 0
 train.steps=0 train.steps must be >= 1, got 0
@@ -145,5 +136,4 @@ train.skip_nonfinite=-1 train.skip_nonfinite must be >= 0, got -1
 TABLE
 check "... and the run directory is as it was" test "$(snapshot "$run")" = "$before"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary

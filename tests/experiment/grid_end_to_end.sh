@@ -4,18 +4,9 @@
 # --report-only; a failing arm; SIGTERM to the runner; the errors a user meets on a bad grid.
 #   grid_end_to_end.sh EXPERIMENT PRETRAIN WORKDIR
 set -u
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../support/cli_checks.sh"
 exp=$1 pretrain=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
-# expect_error WHAT NEEDLE CMD...: the command fails and its stderr names NEEDLE
-expect_error() {
-  local what=$1 needle=$2; shift 2
-  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc -ne 0 ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
-}
 py() { /usr/bin/python3 -c "$@"; }
 
 # A small English corpus and a tiny model that trains in well under a second; paths relative to the config.
@@ -142,5 +133,4 @@ sed -i 's/"model.attention": "softmax"/"model.attention": "sigmoid"/' grids/tiny
 expect_error "a stale finished run is refused, naming the key" "model.attention" \
   "$exp" grids/tiny.json --pretrain "$pretrain"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary

@@ -20,6 +20,7 @@
 
 #include "io/tmpdir.hpp"
 #include "nn/model_files.hpp"
+#include "sinklab/data/dataset.hpp"
 #include "sinklab/data/token_file.hpp"
 #include "sinklab/io/model_shapes.hpp"
 #include "sinklab/probe/llama2c.hpp"
@@ -78,16 +79,9 @@ using namespace sinklab;
 using Bytes = std::vector<std::byte>;
 
 namespace {
-// splitmix64: a fixed generator, so the cases are the same with every standard library.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+// splitmix64 (data::SplitMix64): a fixed generator, so the cases are the same with every standard library.
+struct Rng : data::SplitMix64 {
+  uint64_t below(uint64_t n) { return n ? SplitMix64::below(n) : 0; }
   bool coin() { return next() & 1; }
 };
 

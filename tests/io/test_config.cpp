@@ -2,6 +2,7 @@
 
 #include "sinklab/io/config.hpp"
 #include "tmpdir.hpp"
+#include "support/error_of.hpp"
 
 using namespace sinklab;
 using io::Json;
@@ -11,14 +12,7 @@ Json defaults() {
   return Json::parse(R"({"train": {"lr": 4e-4, "steps": 100, "lr_schedule": "constant", "warmup": 10},
                          "model": {"attention": "softmax", "layers": 2, "extra": {}}, "seed": 0, "notes": null})");
 }
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sinklab::test::error_of;
 }  // namespace
 
 TEST_CASE("nearest and levenshtein", "[io][config]") {

@@ -4,19 +4,13 @@
 
 #include "sinklab/io/config.hpp"
 #include "sinklab/io/strict_parse.hpp"
+#include "support/error_of.hpp"
 
 using namespace sinklab;
 using io::Json;
 
 namespace {
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sinklab::test::error_of;
 }  // namespace
 
 TEST_CASE("int_from_json: integers in range, nothing rounded, truncated or wrapped", "[io][strict]") {

@@ -6,6 +6,7 @@
 
 #include "io/tmpdir.hpp"
 #include "model_source.hpp"
+#include "support/error_of.hpp"
 
 using namespace sinklab;
 using Json = nlohmann::json;
@@ -20,14 +21,7 @@ Json hf_with(const char* key, Json value) {
   j[key] = std::move(value);
   return j;
 }
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using sinklab::test::error_of;
 std::string hf_error(const Json& j) {
   return error_of([&] { apps::config_from_hf(j, "hf/config.json"); });
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sinklab/experiment/aggregate.hpp"
+#include "sinklab/io/plot.hpp"
 #include "sinklab/io/progress.hpp"
 
 namespace sinklab::experiment {
@@ -15,13 +16,7 @@ namespace sinklab::experiment {
 inline constexpr const char* kMissing = "—";  // a metric a run never logged, or an arm with no complete run
 
 // "%.*g": 1.913, 18.42, 0.0123, 1.229e+06; "nan" and "inf" spelt out.
-inline std::string format_number(double v, int digits = 4) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-  return buf;
-}
+inline std::string format_number(double v, int digits = 4) { return io::detail::fmt(v, digits); }
 
 // "1.913 ± 0.0123"; one seed: its value alone; none: "—".
 inline std::string format_stat(const Stat& s) {

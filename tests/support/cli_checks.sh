@@ -1,0 +1,20 @@
+# Sourced by the CLI test scripts (tests/apps, tests/experiment, tests/dist): pass/fail counting and the checks they
+# share. Each script ends with `cli_summary`, which prints "N passed, N failed" and returns non-zero on a failure.
+passed=0 failed=0
+ok() { echo "ok    $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
+# check WHAT CMD...: the command succeeds
+check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
+# expect_error WHAT NEEDLE CMD...: the command fails and its stderr names NEEDLE
+expect_error() {
+  local what=$1 needle=$2; shift 2
+  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
+  if [ $rc -ne 0 ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
+}
+cli_summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
+# expect_status WHAT RC NEEDLE CMD...: the command exits with status RC and its stderr names NEEDLE
+expect_status() {
+  local what=$1 want=$2 needle=$3; shift 3
+  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
+  if [ $rc -eq "$want" ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
+}
