@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
     const int64_t total = 1000;
     const auto part = dist::Partition::even(total, n);
     const int64_t mine = part.count(me);
+    const auto elements = static_cast<std::size_t>(total);
     // Rank q contributes in_q[i] = (q + 1) · (i + 1) · 0.1f; the fold starts from -0.0.
-    std::vector<float> in(std::size_t(total));
+    std::vector<float> in(elements);
     for (int64_t i = 0; i < total; ++i) in[std::size_t(i)] = float(me + 1) * float(i + 1) * 0.1f;
     float *d_in = nullptr, *d_acc = nullptr, *d_full = nullptr;
     SINKLAB_CUDA_CHECK(cudaMalloc(&d_in, total * sizeof(float)));
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
     check(ok, "reduce_scatter_ordered: the fold in rank order, bit for bit");
 
     nccl.all_gather(d_acc, d_full, part);
-    std::vector<float> full(std::size_t(total));
+    std::vector<float> full(elements);
     SINKLAB_CUDA_CHECK(cudaMemcpy(full.data(), d_full, total * sizeof(float), cudaMemcpyDeviceToHost));
     ok = true;
     for (int64_t j = 0; j < total; ++j) {
@@ -73,12 +74,12 @@ int main(int argc, char** argv) {
     nccl.scatter(d_full, d_acc, part, 0);
     nccl.gather(d_acc, d_in, part, 0);
     if (me == 0) {
-      std::vector<float> back(std::size_t(total));
+      std::vector<float> back(elements);
       SINKLAB_CUDA_CHECK(cudaMemcpy(back.data(), d_in, total * sizeof(float), cudaMemcpyDeviceToHost));
       check(std::memcmp(back.data(), full.data(), total * sizeof(float)) == 0, "scatter then gather: the same buffer");
     }
 
-    std::vector<float> ones(std::size_t(total), 1.0f);
+    std::vector<float> ones(elements, 1.0f);
     SINKLAB_CUDA_CHECK(cudaMemcpy(d_full, ones.data(), total * sizeof(float), cudaMemcpyHostToDevice));
     nccl.all_reduce_sum(d_full, total);
     SINKLAB_CUDA_CHECK(cudaMemcpy(full.data(), d_full, total * sizeof(float), cudaMemcpyDeviceToHost));
