@@ -48,8 +48,8 @@ __global__ void softmax_kernel(T* __restrict__ y, const T* __restrict__ x, int64
   __syncthreads();
   const float lse = lse_s;
   for (int64_t j = threadIdx.x; j < cols; j += kThreads) {
-    const float v = static_cast<float>(xr[j]) - lse;
-    yr[j] = static_cast<T>(kLog ? v : expf(v));
+    const float v = static_cast<float>(xr[j]);
+    yr[j] = static_cast<T>(kLog ? fn::log_softmax_from_lse(v, lse) : fn::softmax_from_lse(v, lse));
   }
 }
 

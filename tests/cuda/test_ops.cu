@@ -3,10 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "sinklab/autograd.hpp"
 #include "sinklab/backend/cpu/argmax.hpp"
+#include "sinklab/backend/cpu/cross_entropy.hpp"
+#include "sinklab/backend/cpu/softmax.hpp"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "support/check_close.hpp"
 
@@ -143,6 +146,34 @@ TEST_CASE("softmax and log_softmax with backward", "[gpu][ops]") {
   check_close(host(log_softmax_backward(LY, DY)), ldx, 1e-4, 1e-5, "log_softmax grad");
   auto Yb = softmax(to_device(x.cast<bf16>()));
   check_close(host(Yb), y, 2e-2, 2e-2, "softmax bf16");
+}
+
+TEST_CASE("softmax, log_softmax and cross-entropy of rows with −∞ logits vs the CPU backend", "[gpu][ops]") {
+  // Rows longer than the 256-thread block, so thread t's first element can be −∞ and a later one finite
+  // (Note [empty lse state], backend/functors/softmax.hpp): row 0 −∞ at column 1 (column 257 finite), row 1 the
+  // first 256 columns and every 7th one −∞, row 2 all −∞ (NaN everywhere, as the CPU backend gives).
+  const int R = 3, C = 600;
+  auto x = Tensor<float>::randn({R, C}, 21, 3.0);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  x.data()[1] = ninf;
+  for (int c = 0; c < C; ++c)
+    if (c < 256 || c % 7 == 0) x.data()[C + c] = ninf;
+  for (int c = 0; c < C; ++c) x.data()[2 * C + c] = ninf;
+  const auto X = to_device(x);
+  check_match(host(softmax(X)), dv(backend::cpu::softmax_forward(x, -1, false)), 1e-4, 1e-6, "softmax, −∞ logits");
+  check_match(host(log_softmax(X)), dv(backend::cpu::softmax_forward(x, -1, true)), 1e-4, 1e-5,
+              "log_softmax, −∞ logits");
+  for (double y : host(softmax(X.slice(0, 0, 2)))) REQUIRE(std::isfinite(y));
+  // Cross-entropy of rows 0 and 1 (row 2 has no finite logit), targets at finite columns.
+  const auto x2 = x.slice(0, 0, 2).contiguous();
+  const auto t = Tensor<int32_t>::from({2}, {257, 300});
+  const auto cpu = backend::cpu::cross_entropy_forward(x2, t, -1);
+  const auto out = cross_entropy(to_device(x2), to_device(t));
+  const auto rows = cpu.loss.to_vector();
+  CHECK(out.loss.to_host().item() == Approx((rows[0] + rows[1]) / 2).epsilon(1e-5));
+  const auto lse = out.lse.to_host().to_vector();
+  check_close(std::vector<double>(lse.begin(), lse.end()), std::vector<double>(cpu.lse.begin(), cpu.lse.end()), 1e-5,
+              1e-5, "cross-entropy lse, −∞ logits");
 }
 
 TEST_CASE("RMSNorm and LayerNorm forward/backward", "[gpu][ops]") {
