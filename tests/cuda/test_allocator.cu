@@ -1,4 +1,5 @@
-// Caching allocator and Tensor<T, Cuda> on a device: reuse, stats, empty_cache, views and host round trips.
+// Caching allocator and Tensor<T, Cuda> on a device: reuse, stats, empty_cache, views and host round trips,
+// record_stream across streams, and streams destroyed before their blocks.
 #include <catch2/catch.hpp>
 
 #include "sinklab/backend/cuda/stream.cuh"
@@ -47,4 +48,61 @@ TEST_CASE("Tensor<T, Cuda> views and host round trip", "[gpu][tensor]") {
   auto z = Tensor<bf16, Cuda>::zeros({5});
   for (auto v : z.to_host().to_vector()) CHECK(float(v) == 0.0f);
   CHECK_THROWS_AS(d.reshape({5, 5}), Error);
+}
+
+namespace {
+// Keeps `s` busy for about `ms` milliseconds, so that work queued behind it runs late.
+__global__ void spin_kernel(long long cycles) {
+  const long long start = clock64();
+  while (clock64() - start < cycles) {
+  }
+}
+void spin(cudaStream_t s, double ms) {
+  int khz = 0;
+  SINKLAB_CUDA_CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
+  spin_kernel<<<1, 1, 0, s>>>(static_cast<long long>(ms * khz));
+  SINKLAB_CUDA_CHECK_LAUNCH();
+}
+}  // namespace
+
+TEST_CASE("record_stream: a block read on another stream is not reused before that read", "[gpu][allocator]") {
+  auto s1 = Stream::create(), s2 = Stream::create();
+  const int64_t n = 1 << 20;
+  auto a = Tensor<float, Cuda>::full({n}, 3.0f, s1);
+  void* p = a.data();
+  cudaEvent_t filled;
+  SINKLAB_CUDA_CHECK(cudaEventCreateWithFlags(&filled, cudaEventDisableTiming));
+  SINKLAB_CUDA_CHECK(cudaEventRecord(filled, s1));
+  SINKLAB_CUDA_CHECK(cudaStreamWaitEvent(s2, filled, 0));
+  spin(s2, 50.0);                     // s2 reads `a` only after ~50 ms
+  auto b = Tensor<float, Cuda>::empty({n}, s2);
+  SINKLAB_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), n * sizeof(float), cudaMemcpyDeviceToDevice, s2));
+  a.record_stream(s2);
+  a = Tensor<float, Cuda>();          // freed on s1 while s2 has not read it yet
+  auto c = Tensor<float, Cuda>::full({n}, 5.0f, s1);  // same block: this fill must wait for s2's copy
+  CHECK(c.data() == p);
+  const auto h = b.to_host(s2);
+  CHECK(h.data()[0] == 3.0f);
+  CHECK(h.data()[n - 1] == 3.0f);
+  CHECK(c.to_host(s1).data()[0] == 5.0f);
+  SINKLAB_CUDA_CHECK(cudaEventDestroy(filled));
+}
+
+TEST_CASE("a destroyed stream's blocks are reused without touching its handle", "[gpu][allocator]") {
+  void* p = nullptr;
+  {
+    auto s = Stream::create();
+    auto a = Tensor<float, Cuda>::full({1 << 18}, 1.0f, s);
+    p = a.data();
+    auto live = Tensor<float, Cuda>::full({1 << 17}, 2.0f, s);
+    a = Tensor<float, Cuda>();  // cached, home s
+    CHECK(live.to_host(s).data()[0] == 2.0f);
+    s = Stream();  // destroyed with `live` still allocated on it
+  }                // `live` freed after its stream is gone
+  auto s2 = Stream::create();
+  Tensor<float, Cuda> b;
+  CHECK_NOTHROW(b = Tensor<float, Cuda>::full({1 << 18}, 7.0f, s2));  // records nothing on the destroyed stream
+  CHECK(b.data() == p);
+  CHECK(b.to_host(s2).data()[0] == 7.0f);
+  CHECK_NOTHROW(Tensor<float, Cuda>::full({1 << 17}, 3.0f, s2));
 }

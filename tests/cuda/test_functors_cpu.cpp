@@ -1,6 +1,7 @@
 // CPU checks of the math the CUDA kernels run (backend/functors) and of the CUDA backend's host-side logic
-// (caching-pool bookkeeping, row-major → cuBLAS plan), against plain double formulas and, for the ops the CPU
-// autograd also has, against the CPU autograd op's forward and backward on the same inputs. Compiled with g++ only.
+// (row-major → cuBLAS plan), against plain double formulas and, for the ops the CPU autograd also has, against the
+// CPU autograd op's forward and backward on the same inputs. Compiled with g++ only. The caching pool's
+// bookkeeping is tested in test_caching_pool_cpu.cpp, the row kernels' online softmax in test_online_softmax_cpu.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -8,7 +9,6 @@
 
 #include "sinklab/autograd.hpp"
 #include "sinklab/backend/cpu/argmax.hpp"
-#include "sinklab/backend/cuda/caching_pool.hpp"
 #include "sinklab/backend/cuda/gemm_plan.hpp"
 #include "sinklab/backend/functors/all.hpp"
 #include "sinklab/core/rng.hpp"
@@ -594,100 +594,6 @@ TEST_CASE("concat / split / slice-backward copy plans match the CPU autograd con
 }
 
 // --- host-side logic of the CUDA backend -----------------------------------------------------------------------
-
-namespace {
-struct FakeBackend {
-  using Stream = int;
-  using Event = int;
-  int next = 1, allocs = 0, frees = 0, records = 0, waits = 0, live_events = 0;
-  std::size_t budget = std::size_t(1) << 40;  // alloc fails past this many bytes in use
-  std::size_t in_use = 0;
-  std::vector<std::pair<Stream, Event>> waited;
-  std::vector<std::pair<void*, std::size_t>> blocks;
-  void* alloc(std::size_t n) {
-    if (in_use + n > budget) return nullptr;
-    ++allocs;
-    in_use += n;
-    void* p = reinterpret_cast<void*>(std::uintptr_t(0x1000) * std::uintptr_t(next++));
-    blocks.emplace_back(p, n);
-    return p;
-  }
-  void free(void* p) {
-    ++frees;
-    for (auto& [q, n] : blocks)
-      if (q == p) in_use -= n, n = 0;
-  }
-  Event record(Stream) { return ++records, ++live_events, records; }
-  void wait(Stream s, Event e) { ++waits, waited.emplace_back(s, e); }
-  void destroy(Event) { --live_events; }
-};
-using Pool = backend::cuda::CachingPool<FakeBackend>;
-}  // namespace
-
-TEST_CASE("size classes round small requests to 512 B and large to 2 MiB", "[cuda][allocator]") {
-  using backend::cuda::size_class;
-  CHECK(size_class(0) == 512);
-  CHECK(size_class(1) == 512);
-  CHECK(size_class(513) == 1024);
-  CHECK(size_class((1 << 20) - 1) == (1 << 20));
-  CHECK(size_class(1 << 20) == (2 << 20));
-  CHECK(size_class((2 << 20) + 1) == (4 << 20));
-}
-
-TEST_CASE("caching pool reuses freed blocks on the same stream without events", "[cuda][allocator]") {
-  Pool pool;
-  void* a = pool.allocate(1000, 0);
-  pool.deallocate(a);
-  void* b = pool.allocate(900, 0);  // same class (1024)
-  CHECK(b == a);
-  auto st = pool.stats();
-  CHECK(st.num_device_allocs == 1);
-  CHECK(st.num_cache_hits == 1);
-  CHECK(st.allocated_bytes == 1024);
-  CHECK(st.requested_bytes == 900);
-  CHECK(pool.backend().records == 0);
-  void* c = pool.allocate(5000, 0);  // different class: fresh allocation
-  CHECK(c != a);
-  CHECK(pool.stats().reserved_bytes == 1024 + 5120);
-  CHECK(pool.stats().peak_allocated_bytes == 1024 + 5120);
-  pool.deallocate(b);
-  pool.deallocate(c);
-  CHECK(pool.stats().allocated_bytes == 0);
-  CHECK(pool.cached_blocks() == 2);
-  pool.empty_cache();
-  CHECK(pool.cached_blocks() == 0);
-  CHECK(pool.stats().reserved_bytes == 0);
-  CHECK(pool.backend().frees == 2);
-  CHECK_THROWS_AS(pool.deallocate(reinterpret_cast<void*>(0x42)), Error);
-}
-
-TEST_CASE("caching pool orders cross-stream reuse with an event", "[cuda][allocator]") {
-  Pool pool;
-  void* a = pool.allocate(4096, /*stream*/ 1);
-  pool.deallocate(a);
-  void* b = pool.allocate(4096, /*stream*/ 2);
-  CHECK(b == a);
-  REQUIRE(pool.backend().waited.size() == 1);
-  CHECK(pool.backend().waited[0].first == 2);  // the new stream waits on an event recorded on stream 1
-  CHECK(pool.backend().live_events == 0);      // and the event is released
-  // A block last used on the requesting stream is preferred over one from another stream.
-  void* c = pool.allocate(4096, 3);
-  pool.deallocate(b);  // last used on 2
-  pool.deallocate(c);  // last used on 3
-  CHECK(pool.allocate(4096, 3) == c);
-  CHECK(pool.backend().waits == 1);
-}
-
-TEST_CASE("caching pool empties its cache and retries when the device is full", "[cuda][allocator]") {
-  Pool pool;
-  pool.backend().budget = 4 << 20;
-  void* a = pool.allocate(3 << 20, 0);  // class 4 MiB: the whole budget
-  pool.deallocate(a);
-  void* b = pool.allocate(1 << 20, 0);  // class 2 MiB: fails, frees the cached 4 MiB, succeeds
-  CHECK(b != nullptr);
-  CHECK(pool.backend().frees == 1);
-  CHECK_THROWS_AS(pool.allocate(3 << 20, 0), Error);  // genuinely out of memory: names the sizes
-}
 
 TEST_CASE("row-major GEMM plan reproduces a row-major product via column-major BLAS", "[cuda][gemm]") {
   using namespace sinklab::backend::cuda;

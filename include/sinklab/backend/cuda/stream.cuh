@@ -1,5 +1,6 @@
 #pragma once
 // Stream: an owning, move-only cudaStream_t. Stream::default_stream() is the legacy null stream (not owned).
+// Before an owned stream is destroyed, everything that keeps its handle lets go of it (release_stream_resources).
 #include <cuda_runtime.h>
 
 #include <utility>
@@ -7,6 +8,11 @@
 #include "sinklab/backend/cuda/check.cuh"
 
 namespace sinklab::backend::cuda {
+
+// Makes every caching pool drop the handle (Note [destroyed streams], caching_pool.hpp). Call it before
+// cudaStreamDestroy on a raw stream the backend has seen; Stream does. Never throws (destructors call it): errors
+// are printed to stderr.
+void release_stream_resources(cudaStream_t stream) noexcept;
 
 class Stream {
  public:
@@ -39,7 +45,10 @@ class Stream {
  private:
   Stream(cudaStream_t s, bool owned) : s_(s), owned_(owned) {}
   void reset() {
-    if (owned_ && s_) (void)cudaStreamDestroy(s_);  // no throw from a destructor
+    if (owned_ && s_) {
+      release_stream_resources(s_);
+      (void)cudaStreamDestroy(s_);  // no throw from a destructor
+    }
     s_ = nullptr;
     owned_ = false;
   }

@@ -188,6 +188,12 @@ class Tensor<T, Cuda> {
     return *this;
   }
 
+  // The storage is also used by work on `stream` (not the one it was made on): once freed, it is not handed out
+  // again before that work is done (Note [record_stream] in caching_pool.hpp). Call it when queuing such work.
+  void record_stream(cudaStream_t stream) const {
+    if (buf_ && buf_->ptr) backend::cuda::record_stream(buf_->ptr, stream);
+  }
+
   // Copies to a contiguous host tensor; synchronises `stream`.
   Tensor<T, Cpu> to_host(cudaStream_t stream = nullptr) const {
     const Tensor c = contiguous(stream);
