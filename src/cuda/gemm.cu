@@ -1,7 +1,9 @@
-// cuBLASLt GEMM: one process-wide handle, a 32 MiB workspace per device from the caching pool, and the heuristic's
-// first algorithm cached per GemmKey. Row-major problems are mapped to cuBLAS's column-major by plan_gemm.
+// cuBLASLt GEMM: one process-wide handle, a 32 MiB workspace per stream from the caching pool, and the heuristic's
+// first algorithm cached per GemmKey (shape, compute type, operand alignments). Row-major problems are mapped to
+// cuBLAS's column-major by plan_gemm.
 #include <cublasLt.h>
 
+#include <atomic>
 #include <mutex>
 #include <unordered_map>
 
@@ -14,23 +16,38 @@ constexpr std::size_t kWorkspaceBytes = std::size_t(32) << 20;  // what cuBLAS r
 
 cudaDataType_t cuda_type(GemmType t) { return t == GemmType::BF16 ? CUDA_R_16BF : CUDA_R_32F; }
 
+// Note [workspace per stream]: cuBLASLt uses the workspace as scratch for the whole kernel, so two GEMMs in flight
+// at once on different streams must not share one. Each stream gets its own, allocated on that stream (so its
+// first use is ordered after the allocation) and used only by GEMMs on that stream, which its order serialises.
+// Stream's destructor returns it (release_gemm_workspace) before the stream goes.
 struct LtState {
   cublasLtHandle_t handle = nullptr;
-  void* workspace = nullptr;
   int device = -1;
   std::mutex mu;
   std::unordered_map<GemmKey, cublasLtMatmulAlgo_t, GemmKeyHash> algos;
+  std::unordered_map<cudaStream_t, void*> workspaces;
 };
+
+std::atomic<LtState*> created_state{nullptr};  // lets a stream's teardown skip creating a handle it never used
 
 LtState& state() {
   static LtState* s = [] {  // leaked: see allocator.cu on teardown order
     auto* st = new LtState();
     SINKLAB_CUBLAS_CHECK(cublasLtCreate(&st->handle));
     SINKLAB_CUDA_CHECK(cudaGetDevice(&st->device));
-    st->workspace = device_allocate(kWorkspaceBytes, nullptr);
+    created_state.store(st);
     return st;
   }();
   return *s;
+}
+
+void* workspace_for(LtState& st, cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(st.mu);
+  auto it = st.workspaces.find(stream);
+  if (it != st.workspaces.end()) return it->second;
+  void* ws = device_allocate(kWorkspaceBytes, stream);
+  st.workspaces.emplace(stream, ws);
+  return ws;
 }
 
 // RAII for the descriptor objects of one call.
@@ -81,32 +98,61 @@ void gemm_raw(const GemmProblem& p, const void* a, const void* b, void* c, float
   make_layout(&d.b, cuda_type(p.in_type), q.b, q.batch);
   make_layout(&d.c, cuda_type(p.out_type), q.c, q.batch);
 
+  const GemmKey key = gemm_key(p, a, b, c, allow_tf32);
   cublasLtMatmulAlgo_t algo;
   {
     std::lock_guard<std::mutex> lock(st.mu);
-    const GemmKey key{p};
     auto it = st.algos.find(key);
     if (it == st.algos.end()) {
       cublasLtMatmulPreference_t pref = nullptr;
       SINKLAB_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
       const uint64_t ws = kWorkspaceBytes;
+      const LtAlignments al = lt_alignments(key);  // Note [operand alignment] (gemm_plan.hpp)
+      const std::pair<cublasLtMatmulPreferenceAttributes_t, const void*> attrs[] = {
+          {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al.a}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al.b},
+          {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al.c}, {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al.d}};
       cublasLtMatmulHeuristicResult_t res{};
       int found = 0;
       cublasStatus_t status =
           cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+      for (const auto& [attr, value] : attrs)
+        if (status == CUBLAS_STATUS_SUCCESS)
+          status = cublasLtMatmulPreferenceSetAttribute(pref, attr, value, sizeof(uint32_t));
       if (status == CUBLAS_STATUS_SUCCESS)
         status = cublasLtMatmulAlgoGetHeuristic(st.handle, d.op, d.a, d.b, d.c, d.c, pref, 1, &res, &found);
       cublasLtMatmulPreferenceDestroy(pref);
       SINKLAB_CUBLAS_CHECK(status);
       SINKLAB_CHECK(found > 0, "gemm: cuBLASLt found no algorithm for m=", p.m, " n=", p.n, " k=", p.k,
-                    " batch=", p.batch);
+                    " batch=", p.batch, " (operand alignments A ", key.align_a, ", B ", key.align_b, ", C ",
+                    key.align_c, " bytes)");
       it = st.algos.emplace(key, res.algo).first;
     }
     algo = it->second;
   }
+  void* const workspace = workspace_for(st, stream);  // Note [workspace per stream]
   // Note [row-major via column-major] (gemm_plan.hpp): A' = B, B' = A.
   SINKLAB_CUBLAS_CHECK(cublasLtMatmul(st.handle, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c, d.c, &algo,
-                                      st.workspace, kWorkspaceBytes, stream));
+                                      workspace, kWorkspaceBytes, stream));
+}
+
+void release_gemm_workspace(cudaStream_t stream) {
+  LtState* st = created_state.load();
+  if (!st) return;
+  void* ws = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    auto it = st->workspaces.find(stream);
+    if (it == st->workspaces.end()) return;
+    ws = it->second;
+    st->workspaces.erase(it);
+  }
+  device_free(ws);  // stream-ordered: the pool reuses it only after the GEMMs queued on `stream`
+}
+
+std::size_t gemm_workspace_count() {
+  LtState& st = state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  return st.workspaces.size();
 }
 
 std::size_t gemm_cache_size() {

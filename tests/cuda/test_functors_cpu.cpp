@@ -1,7 +1,7 @@
-// CPU checks of the math the CUDA kernels run (backend/functors) and of the CUDA backend's host-side logic
-// (row-major → cuBLAS plan), against plain double formulas and, for the ops the CPU autograd also has, against the
-// CPU autograd op's forward and backward on the same inputs. Compiled with g++ only. The caching pool's
-// bookkeeping is tested in test_caching_pool_cpu.cpp, the row kernels' online softmax in test_online_softmax_cpu.cpp.
+// CPU checks of the math the CUDA kernels run (backend/functors), against plain double formulas and, for the ops
+// the CPU autograd also has, against the CPU autograd op's forward and backward on the same inputs. Compiled with
+// g++ only. The backend's host-side logic has its own files: test_caching_pool_cpu.cpp (allocator bookkeeping),
+// test_gemm_plan_cpu.cpp (row-major → cuBLASLt plan, cache key, alignments), test_online_softmax_cpu.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -9,7 +9,6 @@
 
 #include "sinklab/autograd.hpp"
 #include "sinklab/backend/cpu/argmax.hpp"
-#include "sinklab/backend/cuda/gemm_plan.hpp"
 #include "sinklab/backend/functors/all.hpp"
 #include "sinklab/core/rng.hpp"
 #include "support/check_close.hpp"
@@ -591,60 +590,4 @@ TEST_CASE("concat / split / slice-backward copy plans match the CPU autograd con
   CHECK_THROWS_WITH(check_split(Shape{2, 6}, {7, -1}, ax), Catch::Matchers::Contains("negative size -1"));
   ax = 3;
   CHECK_THROWS_AS(check_split(Shape{2, 6}, {6}, ax), Error);
-}
-
-// --- host-side logic of the CUDA backend -----------------------------------------------------------------------
-
-TEST_CASE("row-major GEMM plan reproduces a row-major product via column-major BLAS", "[cuda][gemm]") {
-  using namespace sinklab::backend::cuda;
-  // Column-major reference BLAS with per-batch strides, as cuBLASLt would run the plan.
-  auto colmajor_gemm = [](const LtPlan& q, const std::vector<double>& A, const std::vector<double>& B,
-                          std::vector<double>& C) {
-    for (int64_t bt = 0; bt < q.batch; ++bt)
-      for (int64_t i = 0; i < q.m; ++i)
-        for (int64_t j = 0; j < q.n; ++j) {
-          double acc = 0;
-          for (int64_t l = 0; l < q.k; ++l) {
-            const double a = q.trans_a ? A[bt * q.a.batch_stride + l + i * q.a.ld] : A[bt * q.a.batch_stride + i + l * q.a.ld];
-            const double b = q.trans_b ? B[bt * q.b.batch_stride + j + l * q.b.ld] : B[bt * q.b.batch_stride + l + j * q.b.ld];
-            acc += a * b;
-          }
-          C[bt * q.c.batch_stride + i + j * q.c.ld] = acc;
-        }
-  };
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      const int64_t m = 3, n = 5, k = 4, batch = 2;
-      GemmProblem p;
-      p.trans_a = ta, p.trans_b = tb, p.m = m, p.n = n, p.k = k, p.batch = batch;
-      p.lda = ta ? m : k;
-      p.ldb = tb ? k : n;
-      p.ldc = n;
-      p.stride_a = m * k, p.stride_b = k * n, p.stride_c = m * n;
-      const auto A = randv(int(batch * m * k), 41), B = randv(int(batch * k * n), 42);
-      std::vector<double> C(batch * m * n, 0.0);
-      const LtPlan q = plan_gemm(p);
-      // Layout sanity: the stored operand's rows × cols in column-major terms.
-      CHECK(q.a.rows * q.a.cols == k * n);
-      CHECK(q.b.rows * q.b.cols == m * k);
-      CHECK((q.c.rows == n && q.c.cols == m));
-      colmajor_gemm(q, B, A, C);  // A' = B, B' = A
-      for (int64_t bt = 0; bt < batch; ++bt)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < n; ++j) {
-            double want = 0;
-            for (int64_t l = 0; l < k; ++l) {
-              const double a = ta ? A[bt * m * k + l * m + i] : A[bt * m * k + i * k + l];
-              const double b = tb ? B[bt * k * n + j * k + l] : B[bt * k * n + l * n + j];
-              want += a * b;
-            }
-            CHECK(C[bt * m * n + i * n + j] == Approx(want).margin(1e-12));
-          }
-    }
-  GemmProblem p1, p2;
-  p1.m = p2.m = 8;
-  p2.k = 3;
-  CHECK(GemmKey{p1} == GemmKey{p1});
-  CHECK(!(GemmKey{p1} == GemmKey{p2}));
-  CHECK(GemmKeyHash{}(GemmKey{p1}) != GemmKeyHash{}(GemmKey{p2}));
 }

@@ -1,8 +1,9 @@
 // cuBLASLt GEMM vs a double CPU product: fp32 (tight), bf16 in → fp32/bf16 out (documented tolerance), transposes,
-// batched and broadcast batches, heuristic cache.
+// batched and broadcast batches, heuristic cache, operands at offsets (views), TF32, a workspace per stream.
 #include <catch2/catch.hpp>
 
 #include "sinklab/backend/cuda/gemm.cuh"
+#include "sinklab/backend/cuda/stream.cuh"
 #include "support/check_close.hpp"
 
 using namespace sinklab;
@@ -67,4 +68,80 @@ TEST_CASE("GEMM algorithm is cached per shape", "[gpu][gemm]") {
   (void)matmul<float>(a, b, false, false);
   (void)matmul<float>(b, a);  // different shape → one more entry
   CHECK(gemm_cache_size() == n0 + 1);
+}
+
+TEST_CASE("GEMM on offset views: operands aligned to 4 and 2 bytes", "[gpu][gemm]") {
+  // x.slice(0, 1, n) of a row-major (n, 7) matrix starts 7 elements in: 28 bytes (fp32), 14 bytes (bf16). cuBLASLt
+  // must be told (Note [operand alignment], gemm_plan.hpp), or it may pick an algorithm that loads 16 bytes at once.
+  auto a = Tensor<float>::randn({9, 7}, 11), b = Tensor<float>::randn({8, 5}, 12);
+  const auto a_view = a.slice(0, 1, 9), b_view = b.slice(0, 1, 8);  // (8, 7) and (7, 5)
+  const auto da = to_device(a), db = to_device(b);
+  const auto da_view = da.slice(0, 1, 9), db_view = db.slice(0, 1, 8);
+  REQUIRE(da_view.offset() == 7);
+  const auto want = ref(a_view.contiguous(), b_view.contiguous(), false, false);
+  const auto n0 = gemm_cache_size();
+  test::check_close(matmul<float>(da_view, db_view).to_host().to_vector(), want, 1e-5, 1e-5, "fp32 gemm, offset views");
+  const auto n1 = gemm_cache_size();
+  CHECK(n1 == n0 + 1);
+  // The same shape on aligned copies is another cache entry (alignment 16, not 4).
+  test::check_close(matmul<float>(da_view.clone(), db_view.clone()).to_host().to_vector(), want, 1e-5, 1e-5,
+                    "fp32 gemm, aligned copies");
+  CHECK(gemm_cache_size() == n1 + 1);
+
+  const auto ah = a.cast<bf16>(), bh = b.cast<bf16>();
+  const auto want16 = ref(ah.slice(0, 1, 9).contiguous().cast<float>(), bh.slice(0, 1, 8).contiguous().cast<float>(),
+                          false, false);
+  const auto dah = to_device(ah), dbh = to_device(bh);
+  test::check_close(matmul<float>(dah.slice(0, 1, 9), dbh.slice(0, 1, 8)).to_host().to_vector(), want16, 1e-4, 1e-4,
+                    "bf16 gemm, offset views (2-byte aligned)");
+
+  // C at an odd offset too, through gemm_raw: C = A·B written 1 element past an aligned address.
+  GemmProblem p;
+  p.m = 8, p.n = 5, p.k = 7, p.lda = 7, p.ldb = 5, p.ldc = 5;
+  auto c = Tensor<float, Cuda>::zeros({41});
+  gemm_raw(p, da_view.data(), db_view.data(), c.data() + 1, 1.0f, 0.0f);
+  const auto ch = c.to_host().to_vector();
+  test::check_close(std::vector<float>(ch.begin() + 1, ch.end()), want, 1e-5, 1e-5,
+                    "fp32 gemm_raw, C offset by 4 bytes");
+}
+
+TEST_CASE("GEMM: TF32 and fp32 compute are cached apart", "[gpu][gemm]") {
+  const int64_t m = 64, n = 48, k = 96;
+  auto a = Tensor<float>::randn({m, k}, 13), b = Tensor<float>::randn({k, n}, 14);
+  const auto da = to_device(a), db = to_device(b);
+  GemmProblem p;
+  p.m = m, p.n = n, p.k = k, p.lda = k, p.ldb = n, p.ldc = n;
+  auto c32 = Tensor<float, Cuda>::zeros({m, n}), ctf = Tensor<float, Cuda>::zeros({m, n});
+  gemm_raw(p, da.data(), db.data(), c32.data(), 1.0f, 0.0f, nullptr, false);
+  const auto n0 = gemm_cache_size();
+  gemm_raw(p, da.data(), db.data(), ctf.data(), 1.0f, 0.0f, nullptr, true);
+  CHECK(gemm_cache_size() == n0 + 1);
+  const auto want = ref(a, b, false, false);
+  test::check_close(c32.to_host().to_vector(), want, 1e-5, 1e-5, "fp32 compute");
+  // TF32 rounds the operands to 10 mantissa bits: relative error ~1e-3 over k = 96 products of N(0, 1) values.
+  test::check_close(ctf.to_host().to_vector(), want, 1e-2, 5e-2, "tf32 compute");
+}
+
+TEST_CASE("each stream has its own GEMM workspace, returned when the stream goes", "[gpu][gemm]") {
+  const int64_t m = 256, n = 256, k = 512;
+  auto a = Tensor<float>::randn({m, k}, 15), b = Tensor<float>::randn({k, n}, 16);
+  const auto want = ref(a, b, false, false);
+  const auto da = to_device(a), db = to_device(b);
+  (void)matmul<float>(da, db);  // the default stream's workspace
+  const auto w0 = gemm_workspace_count();
+  {
+    auto s1 = Stream::create(), s2 = Stream::create();
+    // GEMMs in flight on two streams at once, each with its own workspace.
+    std::vector<Tensor<float, Cuda>> c1, c2;
+    for (int i = 0; i < 4; ++i) {
+      c1.push_back(matmul<float>(da, db, false, false, s1));
+      c2.push_back(matmul<float>(da, db, false, false, s2));
+    }
+    CHECK(gemm_workspace_count() == w0 + 2);
+    for (int i = 0; i < 4; ++i) {
+      test::check_close(c1[i].to_host(s1).to_vector(), want, 1e-4, 1e-4, "gemm on stream 1");
+      test::check_close(c2[i].to_host(s2).to_vector(), want, 1e-4, 1e-4, "gemm on stream 2");
+    }
+  }
+  CHECK(gemm_workspace_count() == w0);
 }

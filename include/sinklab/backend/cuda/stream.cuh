@@ -9,9 +9,9 @@
 
 namespace sinklab::backend::cuda {
 
-// Makes every caching pool drop the handle (Note [destroyed streams], caching_pool.hpp). Call it before
-// cudaStreamDestroy on a raw stream the backend has seen; Stream does. Never throws (destructors call it): errors
-// are printed to stderr.
+// Returns the stream's GEMM workspace to the pool (Note [workspace per stream], gemm.cu) and makes every caching
+// pool drop the handle (Note [destroyed streams], caching_pool.hpp). Call it before cudaStreamDestroy on a raw
+// stream the backend has seen; Stream does. Never throws (destructors call it): errors are printed to stderr.
 void release_stream_resources(cudaStream_t stream) noexcept;
 
 class Stream {
