@@ -59,6 +59,7 @@
 
 #include "sinklab/backend/cuda/allocator.cuh"
 #include "sinklab/backend/cuda/check.cuh"
+#include "sinklab/backend/cuda/launch_limits.hpp"
 #endif
 
 #include "sinklab/attention/any_attention_cuda.hpp"  // CudaMath
@@ -94,6 +95,8 @@ inline void dev_upload(void* dst, const void* src, std::size_t bytes, cudaStream
 template <class... P, class... A>
 void launch(void (*kern)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t s, A&&... args) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
+  const std::string why = backend::cuda::launch_limit_violation(grid, block, smem);  // as the emulator checks
+  SINKLAB_CHECK(why.empty(), "attention (cuda): a kernel launch past the device's limits: ", why);
   if (smem > 48 * 1024)
     SINKLAB_CUDA_CHECK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   kern<<<grid, block, smem, s>>>(static_cast<A&&>(args)...);
@@ -170,6 +173,32 @@ struct DevCtx {
   __host__ __device__ std::size_t row(int b, int h, int i) const { return (std::size_t(b) * H + h) * S + i; }
   __host__ __device__ int n_of(int i) const { return win.count(i, S) + slot; }
 };
+
+// ---- the tile kernels' grid ---------------------------------------------------------------------------------------
+// Note [tile grid]: a tile kernel runs one CTA per (row block, head, batch). gridDim.y and gridDim.z are at most
+// 65535 on every CUDA device while B (or B·H) can be larger, so all three are folded into blockIdx.x (at most
+// 2³¹ − 1), row block fastest: CTAs start in the order the (blocks, heads, B) grid gave them, so the later query
+// blocks of a head (the longest rows under a causal mask) still go first. Long reductions (colsum_partial_kernel,
+// outer_partial_kernel) fold their chunk axis into x the same way.
+struct TileGrid {
+  int blocks, heads;  // row blocks per (b, head); heads: H for query-block kernels, Hkv for key-block kernels
+  struct Pos {
+    int block, head, batch;
+  };
+  __host__ __device__ Pos at(unsigned x) const {
+    const unsigned bh = x / unsigned(blocks);
+    return {int(x % unsigned(blocks)), int(bh % unsigned(heads)), int(bh / unsigned(heads))};
+  }
+};
+// A one-dimensional grid of n CTAs; `what` names the launch in the error past 2³¹ − 1.
+inline dim3 folded_grid(long long n, const char* what) {
+  SINKLAB_CHECK(n <= 2147483647LL, "attention (cuda): ", what, " needs ", n,
+                " CTAs, more than one launch can have (2^31 - 1)");
+  return dim3(unsigned(n));
+}
+inline dim3 tile_grid(int blocks, int heads, int batch, const char* what) {
+  return folded_grid((long long)blocks * heads * batch, what);
+}
 
 // ---- tile traits (Note [two template axes]) ---------------------------------------------------------------------
 template <class K>
@@ -333,8 +362,9 @@ __global__ void __launch_bounds__(kThreads) fwd_tile_kernel(DevCtx<T> c, FwdOut<
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
   const int S = c.S, D = c.D, Dr = (D + 3) & ~3;
   const int nqb = (S + BQ - 1) / BQ, nkb = (S + BK - 1) / BK;
-  const int ib = nqb - 1 - int(blockIdx.x);  // causal: the longest rows first
-  const int h = blockIdx.y, b = blockIdx.z, hk = h / c.group;
+  const TileGrid::Pos pos = TileGrid{nqb, c.H}.at(blockIdx.x);  // Note [tile grid]
+  const int ib = nqb - 1 - pos.block;                              // causal: the longest rows first
+  const int h = pos.head, b = pos.batch, hk = h / c.group;
   const int i0 = ib * BQ, R = imin(BQ, S - i0);
   const std::size_t row0 = c.row(b, h, i0);
   const T* Kh = c.K + (std::size_t(b) * c.Hkv + hk) * S * D;
@@ -483,7 +513,8 @@ __global__ void __launch_bounds__(kThreads) dkdv_tile_kernel(DevCtx<T> c, BwdTil
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
   const int S = c.S, D = c.D, Dr = (D + 3) & ~3;
   const int nqb = (S + BQ - 1) / BQ;
-  const int jb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
+  const TileGrid::Pos pos = TileGrid{(S + BK - 1) / BK, c.Hkv}.at(blockIdx.x);  // Note [tile grid]
+  const int jb = pos.block, hk = pos.head, b = pos.batch;
   const int j0 = jb * BK, C = imin(BK, S - j0);
   const std::size_t kv0 = (std::size_t(b) * c.Hkv + hk) * S + j0;
 
@@ -591,8 +622,9 @@ __global__ void __launch_bounds__(kThreads) dq_tile_kernel(DevCtx<T> c, BwdTileA
   const int tid = threadIdx.x, ty = tid >> 4, tx = tid & 15;
   const int S = c.S, D = c.D, Dr = (D + 3) & ~3;
   const int nqb = (S + BQ - 1) / BQ, nkb = (S + BK - 1) / BK;
-  const int ib = nqb - 1 - int(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z, hk = h / c.group;
+  const TileGrid::Pos pos = TileGrid{nqb, c.H}.at(blockIdx.x);  // Note [tile grid]
+  const int ib = nqb - 1 - pos.block;
+  const int h = pos.head, b = pos.batch, hk = h / c.group;
   const int i0 = ib * BQ, R = imin(BQ, S - i0);
   const std::size_t r0 = c.row(b, h, i0);
   const T* Kh = c.K + (std::size_t(b) * c.Hkv + hk) * S * D;
@@ -820,8 +852,9 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) fwd_tc_kernel(DevCtx<T> c, FwdOu
   const int tid = threadIdx.x, w = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int S = c.S;
   const int nqb = (S + BQ - 1) / BQ, nkb = (S + BK - 1) / BK;
-  const int ib = nqb - 1 - int(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z, hk = h / c.group;
+  const TileGrid::Pos pos = TileGrid{nqb, c.H}.at(blockIdx.x);  // Note [tile grid]
+  const int ib = nqb - 1 - pos.block;
+  const int h = pos.head, b = pos.batch, hk = h / c.group;
   const int i0 = ib * BQ, R = imin(BQ, S - i0);
   const std::size_t row0 = c.row(b, h, i0);
   const T* Kh = c.K + (std::size_t(b) * c.Hkv + hk) * S * D;
@@ -950,8 +983,9 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) dq_tc_kernel(DevCtx<T> c, BwdTil
   const int tid = threadIdx.x, w = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int S = c.S;
   const int nqb = (S + BQ - 1) / BQ, nkb = (S + BK - 1) / BK;
-  const int ib = nqb - 1 - int(blockIdx.x);
-  const int h = blockIdx.y, b = blockIdx.z, hk = h / c.group;
+  const TileGrid::Pos pos = TileGrid{nqb, c.H}.at(blockIdx.x);  // Note [tile grid]
+  const int ib = nqb - 1 - pos.block;
+  const int h = pos.head, b = pos.batch, hk = h / c.group;
   const int i0 = ib * BQ, R = imin(BQ, S - i0);
   const std::size_t r0g = c.row(b, h, i0);
   const T* Kh = c.K + (std::size_t(b) * c.Hkv + hk) * S * D;
@@ -1043,7 +1077,8 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) dkdv_tc_kernel(DevCtx<T> c, BwdT
   const int tid = threadIdx.x, w = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int S = c.S;
   const int nqt = (S + BQB - 1) / BQB;
-  const int jb = blockIdx.x, hk = blockIdx.y, b = blockIdx.z;
+  const TileGrid::Pos pos = TileGrid{(S + BK - 1) / BK, c.Hkv}.at(blockIdx.x);  // Note [tile grid]
+  const int jb = pos.block, hk = pos.head, b = pos.batch;
   const int j0 = jb * BK, C = imin(BK, S - j0);
   const std::size_t kv0 = (std::size_t(b) * c.Hkv + hk) * S + j0;
   const int k0 = w * 16 + g;  // this lane's keys: k0 (elements 0, 1) and k0 + 8 (elements 2, 3)
@@ -1120,20 +1155,20 @@ __global__ void __launch_bounds__(TcCfg<D>::NT) dkdv_tc_kernel(DevCtx<T> c, BwdT
 template <class TT, int DMAX, class T>
 void tile_forward_d(const DevCtx<T>& c, const FwdOut<T>& o, cudaStream_t s) {
   using Cfg = FwdCfg<DMAX>;
-  const dim3 grid(unsigned((c.S + Cfg::BQ - 1) / Cfg::BQ), unsigned(c.H), unsigned(c.B));
+  const dim3 grid = tile_grid((c.S + Cfg::BQ - 1) / Cfg::BQ, c.H, c.B, "the forward tiles");
   launch(&fwd_tile_kernel<TT, DMAX, T>, grid, dim3(kThreads), Cfg::smem_floats * sizeof(float), s, c, o);
 }
 template <class TT, int DMAX, class T>
 void tile_dkdv_d(const DevCtx<T>& c, const BwdTileArgs<T>& a, cudaStream_t s) {
   using Cfg = BwdCfg<DMAX>;
-  const dim3 gkv(unsigned((c.S + Cfg::BK - 1) / Cfg::BK), unsigned(c.Hkv), unsigned(c.B));
+  const dim3 gkv = tile_grid((c.S + Cfg::BK - 1) / Cfg::BK, c.Hkv, c.B, "the dK/dV tiles");
   launch(&dkdv_tile_kernel<TT, DMAX, T>, gkv, dim3(kThreads), Cfg::dkdv_floats * sizeof(float), s, c, a);
 }
 template <class TT, int DMAX, class T>
 void tile_backward_d(const DevCtx<T>& c, const BwdTileArgs<T>& a, cudaStream_t s) {
   using Cfg = BwdCfg<DMAX>;
   tile_dkdv_d<TT, DMAX>(c, a, s);
-  const dim3 gq(unsigned((c.S + Cfg::BQ - 1) / Cfg::BQ), unsigned(c.H), unsigned(c.B));
+  const dim3 gq = tile_grid((c.S + Cfg::BQ - 1) / Cfg::BQ, c.H, c.B, "the dQ tiles");
   launch(&dq_tile_kernel<TT, DMAX, T>, gq, dim3(kThreads), Cfg::dq_floats * sizeof(float), s, c, a);
 }
 
@@ -1160,7 +1195,7 @@ void tile_backward(const DevCtx<T>& c, const BwdTileArgs<T>& a, cudaStream_t s) 
 template <class TT, int D, class T>
 void tile_forward_tc_d(const DevCtx<T>& c, const FwdOut<T>& o, cudaStream_t s) {
   using Cfg = TcCfg<D>;
-  const dim3 grid(unsigned((c.S + Cfg::BQ - 1) / Cfg::BQ), unsigned(c.H), unsigned(c.B));
+  const dim3 grid = tile_grid((c.S + Cfg::BQ - 1) / Cfg::BQ, c.H, c.B, "the forward tiles");
   launch(&fwd_tc_kernel<TT, D, T>, grid, dim3(Cfg::NT), Cfg::fwd_bytes, s, c, o);
 }
 template <class TT, int D, class T>
@@ -1169,10 +1204,10 @@ void tile_backward_tc_d(const DevCtx<T>& c, const BwdTileArgs<T>& a, cudaStream_
   if constexpr (TT::has_in) {
     tile_dkdv_d<TT, D>(c, a, s);  // the per-head dṽ of an input gate stays on the fp32 dK/dV tiles
   } else {
-    const dim3 gkv(unsigned((c.S + Cfg::BK - 1) / Cfg::BK), unsigned(c.Hkv), unsigned(c.B));
+    const dim3 gkv = tile_grid((c.S + Cfg::BK - 1) / Cfg::BK, c.Hkv, c.B, "the dK/dV tiles");
     launch(&dkdv_tc_kernel<TT, D, T>, gkv, dim3(Cfg::NT), Cfg::dkdv_bytes, s, c, a);
   }
-  const dim3 gq(unsigned((c.S + Cfg::BQ - 1) / Cfg::BQ), unsigned(c.H), unsigned(c.B));
+  const dim3 gq = tile_grid((c.S + Cfg::BQ - 1) / Cfg::BQ, c.H, c.B, "the dQ tiles");
   launch(&dq_tc_kernel<TT, D, T>, gq, dim3(Cfg::NT), Cfg::dq_bytes, s, c, a);
 }
 // D ∈ {64, 128} on the tensor cores; any other head dim falls back to the fp32 tiles.
@@ -1405,25 +1440,32 @@ __global__ void __launch_bounds__(kRowThreads) mlp_backward_rows_kernel(const T*
 }
 
 // part[chunk][o·D + i] = Σ_{rows of the chunk} A[row][o]·Bm[row][i]  (dW = Aᵀ·B in fixed-size chunks).
+// Grid: (D·D blocks) × chunks folded into x, element block fastest (Note [tile grid]: chunks may pass 65535).
 template <class T>
 __global__ void __launch_bounds__(kRowThreads) outer_partial_kernel(const float* A, const float* Bm, std::size_t n,
                                                                     int D, int chunk, float* part) {
-  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  const unsigned eblocks = (unsigned(D * D) + blockDim.x - 1) / blockDim.x;
+  const int e = int(blockIdx.x % eblocks * blockDim.x + threadIdx.x);
+  const std::size_t ch = blockIdx.x / eblocks;
   if (e >= D * D) return;
   const int o = e / D, i = e % D;
-  const std::size_t r0 = std::size_t(blockIdx.y) * chunk, r1 = r0 + chunk < n ? r0 + chunk : n;
+  const std::size_t r0 = ch * chunk, r1 = r0 + chunk < n ? r0 + chunk : n;
   float acc = 0.f;
   for (std::size_t r = r0; r < r1; ++r) acc = fmaf(A[r * D + o], Bm[r * D + i], acc);
-  part[std::size_t(blockIdx.y) * D * D + e] = acc;
+  part[ch * D * D + e] = acc;
 }
 
 // Grouped, weighted column sums in a fixed order (two levels: chunks of rows, then the chunks in order):
 //   out[g][w] = Σ_{b < nb} Σ_{i < len} a[row]·X[row·W + w],  row = (b·G + g)·len + i;  a or X null → 1.
+// Grid: (W blocks) × nchunks × G folded into x, column block fastest (Note [tile grid]: B·H·S / 1024 chunks pass
+// 65535 at 64M rows).
 template <class XT>
 __global__ void __launch_bounds__(kRowThreads) colsum_partial_kernel(const float* a, const XT* X, int nb, int G,
-                                                                     int len, int W, int chunk, float* part) {
-  const int w = blockIdx.x * blockDim.x + threadIdx.x, ch = blockIdx.y, g = blockIdx.z;
-  const int nchunks = gridDim.y;
+                                                                     int len, int W, int chunk, int nchunks,
+                                                                     float* part) {
+  const unsigned wblocks = (unsigned(W) + blockDim.x - 1) / blockDim.x, rest = blockIdx.x / wblocks;
+  const int w = int(blockIdx.x % wblocks * blockDim.x + threadIdx.x);
+  const int ch = int(rest % unsigned(nchunks)), g = int(rest / unsigned(nchunks));
   if (w >= W) return;
   const long total = long(nb) * len, r0 = long(ch) * chunk, r1 = r0 + chunk < total ? r0 + chunk : total;
   float acc = 0.f;
@@ -1472,8 +1514,8 @@ void grouped_colsum(Scratch& sc, const float* a, const XT* X, int nb, int G, int
   const long total = long(nb) * len;
   const int nchunks = int((total + chunk - 1) / chunk);
   float* part = sc.get<float>(std::size_t(G) * nchunks * W);
-  launch(&colsum_partial_kernel<XT>, dim3(unsigned((W + kRowThreads - 1) / kRowThreads), unsigned(nchunks), unsigned(G)),
-         dim3(kRowThreads), 0, s, a, X, nb, G, len, W, chunk, part);
+  const dim3 grid = folded_grid((long long)((W + kRowThreads - 1) / kRowThreads) * nchunks * G, "a column sum");
+  launch(&colsum_partial_kernel<XT>, grid, dim3(kRowThreads), 0, s, a, X, nb, G, len, W, chunk, nchunks, part);
   launch(&sum_chunks_kernel<OT>, dim3(row_blocks(std::size_t(G) * W)), dim3(kRowThreads), 0, s,
          static_cast<const float*>(part), G, nchunks, W, out);
 }
@@ -1653,7 +1695,7 @@ void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
       constexpr int chunk = 1024;
       const int nchunks = int((ntot + chunk - 1) / chunk);
       float* part = sc.get<float>(std::size_t(nchunks) * D * D);
-      const dim3 grid(unsigned((D * D + kRowThreads - 1) / kRowThreads), unsigned(nchunks));
+      const dim3 grid = folded_grid((long long)((D * D + kRowThreads - 1) / kRowThreads) * nchunks, "the MLP dW sums");
       launch(&outer_partial_kernel<T>, grid, dim3(kRowThreads), 0, s, static_cast<const float*>(Yc),
              static_cast<const float*>(Rc), ntot, D, chunk, part);  // dW2 = Σ dyᵀ·relu(h)
       launch(&sum_chunks_kernel<T>, dim3(row_blocks(std::size_t(D) * D)), dim3(kRowThreads), 0, s,

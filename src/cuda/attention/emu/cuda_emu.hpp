@@ -7,7 +7,8 @@
 // barriers (all 32 lanes must call it, as the kernels do). Between barriers a fiber runs until it blocks; the order
 // in which fibers are resumed is SINKLAB_EMU_ORDER = fwd (default) | rev | rand, so a missing barrier shows up as a
 // wrong result under one of the orders. Dynamic shared memory and every device allocation start as NaN bytes, so
-// reading what no thread wrote poisons the result. A barrier that can never complete aborts with a message.
+// reading what no thread wrote poisons the result. A barrier that can never complete aborts with a message; a
+// launch past a device limit (grid, block or shared memory; launch_limits.hpp) throws sinklab::Error.
 //
 // Include before fused_cuda.cuh and compile with -DSINKLAB_CUDA_EMULATE. Not thread safe (one launch at a time).
 #define SINKLAB_CUDA_EMU_ACTIVE 1
@@ -25,6 +26,9 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "sinklab/backend/cuda/launch_limits.hpp"
+#include "sinklab/core/error.hpp"
 
 #define __global__
 #define __device__
@@ -44,9 +48,10 @@ using cudaStream_t = CUstream_st*;
 
 namespace sinklab_emu {
 
-// A fiber enters its stack once through makecontext/swapcontext; after that every switch is _setjmp/_longjmp
-// between stacks that stay alive (no signal-mask system call per switch, which dominated the run time), and a
-// finished fiber jumps back to the scheduler instead of returning through uc_link.
+// A fiber enters its stack once, for the first CTA it runs, through makecontext/swapcontext; after that every
+// switch is _setjmp/_longjmp between stacks that stay alive (no signal-mask system call per switch, which dominated
+// the run time). A fiber that finishes its thread parks in fiber_entry's loop and is resumed there, by the same
+// _longjmp, as a thread of the next CTA: a grid of many small CTAs costs no context set-up per CTA.
 struct Fiber {
   ucontext_t ctx;
   jmp_buf jb;
@@ -136,18 +141,22 @@ T shfl_xor(T v, int mask) {
   return r;
 }
 
-inline void fiber_entry() {
-  Cta& c = cta();
-  c.body();
-  Fiber& f = c.fibers[c.cur];
-  f.state = Fiber::done;
-  --c.alive;
-  const int w = f.lin / 32;
-  --c.w_alive[w];
-  // an exited thread no longer holds back a barrier the others wait at
-  if (c.arrived > 0 && c.arrived == c.alive) c.arrived = 0, ++c.gen;
-  if (c.w_arrived[w] > 0 && c.w_arrived[w] == c.w_alive[w]) c.w_arrived[w] = 0, ++c.w_gen[w];
-  _longjmp(c.sched_jb, 1);  // never returns: the stack is re-entered from the top for the next CTA
+[[noreturn]] inline void fiber_entry() {
+  for (;;) {
+    Cta& c = cta();
+    c.body();
+    Fiber& f = c.fibers[c.cur];
+    f.state = Fiber::done;
+    --c.alive;
+    const int w = f.lin / 32;
+    --c.w_alive[w];
+    // an exited thread no longer holds back a barrier the others wait at
+    if (c.arrived > 0 && c.arrived == c.alive) c.arrived = 0, ++c.gen;
+    if (c.w_arrived[w] > 0 && c.w_arrived[w] == c.w_alive[w]) c.w_arrived[w] = 0, ++c.w_gen[w];
+    // Park: the next CTA that gives this fiber a thread resumes here (c.fibers may have moved by then, so nothing
+    // of this iteration is used after the jump).
+    if (!_setjmp(f.jb)) _longjmp(c.sched_jb, 1);
+  }
 }
 
 inline bool runnable(const Cta& c, const Fiber& f) {
@@ -204,13 +213,14 @@ inline void run_cta(const dim3& bidx, const dim3& block, const dim3& grid, std::
     f.lin = t;
     f.tid = dim3(unsigned(t % block.x), unsigned((t / block.x) % block.y), unsigned(t / (block.x * block.y)));
     f.state = Fiber::ready;
-    f.started = false;
     ++c.w_alive[t / 32];
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack.data();
-    f.ctx.uc_stack.ss_size = f.stack.size();
-    f.ctx.uc_link = &c.sched;
-    makecontext(&f.ctx, &fiber_entry, 0);
+    if (!f.started) {  // a fiber that ran before is parked in fiber_entry's loop (see Fiber)
+      getcontext(&f.ctx);
+      f.ctx.uc_stack.ss_sp = f.stack.data();
+      f.ctx.uc_stack.ss_size = f.stack.size();
+      f.ctx.uc_link = &c.sched;
+      makecontext(&f.ctx, &fiber_entry, 0);
+    }
   }
   std::vector<int> order(n);
   for (int t = 0; t < n; ++t) order[t] = order_mode() == 1 ? n - 1 - t : t;
@@ -307,11 +317,16 @@ inline void dev_upload(void* dst, const void* src, std::size_t bytes, cudaStream
 }
 inline float* dyn_smem() { return reinterpret_cast<float*>(cta().smem.data()); }
 
+// A launch a device would refuse throws, as the device launcher's error check does (launch_limits.hpp).
+inline void check_launch(const dim3& grid, const dim3& block, std::size_t smem) {
+  const std::string why = ::sinklab::backend::cuda::launch_limit_violation(grid, block, smem);
+  SINKLAB_CHECK(why.empty(), "cuda_emu: a device would refuse this launch: ", why);
+}
+
 template <class... P, class... A>
 void launch(void (*kern)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t, A&&... args) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
-  if (smem > 227 * 1024) fail("dynamic shared memory above the 227 KB a Hopper CTA can have");
-  if (block.x * block.y * block.z > 1024) fail("more than 1024 threads per block");
+  check_launch(grid, block, smem);
   Cta& c = cta();
   ++c.launches;
   c.body = [&] { kern(args...); };
