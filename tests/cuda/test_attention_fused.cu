@@ -361,3 +361,33 @@ TEST_CASE("fused CUDA attention with bf16 tensor cores, against the fp32 CPU op"
     run_case(a, emulated ? emu[s] : shapes[s], 11000 + row * 31 + mask * 7 + s, attn::CudaMath::bf16_tensor_cores);
   }
 }
+
+// For compute-sanitizer on a device (src/cuda/attention/device_check.sh): each kind of kernel once, at the smallest
+// shapes that reach it (S = 70: two query tiles, the second partial), so memcheck, racecheck and synccheck fit one
+// device call — the fp32 tiles at head-dim capacities 64, 128 and 256 (D = 64, 128, 192), the bf16 tensor-core
+// kernels at D = 64 and 128, an input gate's dK/dV on the fp32 tiles behind tensor-core forward and dQ, the
+// shared-parameter sums (norm, sink logit, slot), the bias table and the MLP feature map; B = 2 for the folded
+// grid (Note [tile grid]). Hidden: run it by its tag, "[sanitize]".
+TEST_CASE("fused CUDA attention: one case of each kernel, for compute-sanitizer", "[.][sanitize][gpu][attention]") {
+  attn::WindowSpec causal, sliding, slotted;
+  sliding.mask = attn::MaskKind::sliding, sliding.window = 20;
+  slotted.slot = attn::SlotKind::kv, slotted.bias = attn::BiasKind::alibi;
+  const auto tc = attn::CudaMath::bf16_tensor_cores, fp32 = attn::CudaMath::fp32;
+  struct Case {
+    const char* name;
+    attn::WindowSpec spec;
+    Shape shape;
+    attn::CudaMath math;
+  };
+  const Case cases[] = {
+      {"softmax", causal, {2, 2, 1, 70, 64}, fp32},        {"softmax", causal, {2, 2, 1, 70, 64}, tc},
+      {"softmax", sliding, {1, 2, 1, 70, 128}, tc},        {"softmax", causal, {1, 2, 1, 70, 128}, fp32},
+      {"softmax", causal, {1, 1, 1, 70, 192}, fp32},       {"gated_softmax", causal, {1, 2, 1, 70, 64}, tc},
+      {"softmax_sink", slotted, {1, 2, 1, 70, 64}, fp32},  {"kernel_mlp_norm", causal, {1, 2, 1, 70, 64}, fp32},
+  };
+  std::uint64_t seed = 13000;
+  for (const Case& c : cases) {
+    if (!selected(attn::variant_index(c.name))) continue;
+    run_case(attn::AnyAttention<float>::create(c.name, c.spec), c.shape, seed++, c.math);
+  }
+}
