@@ -9,16 +9,6 @@ pretrain=$1 probe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 # snapshot DIR: a checksum of every file under DIR but the lock file (which only names the last process to open it)
 snapshot() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 sha256sum); }
-# wait_for_step RUN: until training has logged a step (at most 60 s)
-wait_for_step() {
-  for _ in $(seq 1 600); do grep -q '"step"' "$1/metrics.jsonl" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
-no_duplicate_steps() {
-  /usr/bin/python3 -c "
-import json, sys; s = [json.loads(l)['step'] for l in open('$1/metrics.jsonl') if 'loss' in l]
-sys.exit(len(s) != len(set(s)) or s != sorted(s))"
-}
 
 corpus=$work/corpus.txt
 for i in $(seq 1 400); do

@@ -8,19 +8,10 @@ set -u
 pretrain=$1 mpiexec=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work"
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi; }
+source "$here/../support/cli_checks.sh"
 # Open MPI refuses root without these (CI runs as root) and one slot per core without --oversubscribe.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mpi() { timeout -k 10 180 "$mpiexec" --oversubscribe "$@"; }
-# expect_error WHAT RC NEEDLE CMD...: the command exits with status RC and its stderr names NEEDLE
-expect_error() {
-  local what=$1 want=$2 needle=$3; shift 3
-  local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
-  if [ $rc -eq "$want" ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
-}
 # same_losses A B: metrics.jsonl of both runs have the same steps with the same loss and grad_norm, exactly
 same_losses() {
   /usr/bin/python3 - "$1/metrics.jsonl" "$2/metrics.jsonl" <<'PY'
@@ -37,15 +28,6 @@ same_weights() { /usr/bin/python3 "$here/same_tensors.py" "$1/final/model.safete
 same_moments() {
   /usr/bin/python3 "$here/same_tensors.py" "$1/checkpoints/$3/trainer_state.safetensors" \
     "$2/checkpoints/$3/trainer_state.safetensors"
-}
-no_duplicate_steps() {
-  /usr/bin/python3 -c "
-import json, sys; s = [json.loads(l)['step'] for l in open('$1/metrics.jsonl') if 'loss' in l]
-sys.exit(len(s) != len(set(s)) or s != sorted(s))"
-}
-wait_for_step() {
-  for _ in $(seq 1 600); do grep -q '"step"' "$1/metrics.jsonl" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
 }
 
 corpus=$work/corpus.txt
@@ -130,21 +112,20 @@ mpi -np 2 "$pretrain" --resume "$kill9" --set train.steps=$((last + 2)) >"$work/
 check "... the run resumes from its newest complete checkpoint" test $? -eq 0 -a -s "$kill9/final/model.safetensors"
 
 # --- Bad launches fail at once on every rank, naming the cause. ---
-expect_error "a rank with a different config: error naming the key" 2 "optim.lr (0.003 on rank 0, 0.01 on rank 1)" \
+expect_status "a rank with a different config: error naming the key" 2 "optim.lr (0.003 on rank 0, 0.01 on rank 1)" \
   mpi -np 1 "$pretrain" --config "$cfg" --set run_dir="$work/bad1" : \
   -np 1 "$pretrain" --config "$cfg" --set run_dir="$work/bad1" --set optim.lr=0.01
-expect_error "grad_accum not a multiple of the ranks: error naming both" 2 \
+expect_status "grad_accum not a multiple of the ranks: error naming both" 2 \
   "train.grad_accum (2) must be a multiple of the number of ranks (3)" \
   mpi -np 3 "$pretrain" --config "$cfg" --set run_dir="$work/bad2"
-expect_error "a config error on one rank only: every rank stops with it" 2 "rank 1: " \
+expect_status "a config error on one rank only: every rank stops with it" 2 "rank 1: " \
   mpi -np 1 "$pretrain" --config "$cfg" --set run_dir="$work/bad3" : \
   -np 1 "$pretrain" --config "$work/missing.json" --set run_dir="$work/bad3"
 check "... and leaves no run behind" test ! -e "$work/bad1/config.json" -a ! -e "$work/bad3/config.json"
-expect_error "a second job on a run directory in use fails (rank 0 holds the lock)" 2 "is in use by another run" \
+expect_status "a second job on a run directory in use fails (rank 0 holds the lock)" 2 "is in use by another run" \
   bash -c "'$pretrain' --config '$cfg' --set run_dir='$work/busy' --set train.steps=100000 >/dev/null 2>&1 & p=\$!;
            for _ in \$(seq 1 600); do grep -q step '$work/busy/metrics.jsonl' 2>/dev/null && break; sleep 0.1; done;
            timeout -k 10 120 '$mpiexec' --oversubscribe -np 2 '$pretrain' --resume '$work/busy'; rc=\$?;
            kill -TERM \$p; wait \$p; exit \$rc"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_summary

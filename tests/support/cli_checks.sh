@@ -18,3 +18,14 @@ expect_status() {
   local err; err=$("$@" 2>&1 >/dev/null); local rc=$?
   if [ $rc -eq "$want" ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
 }
+# wait_for_step RUN: until training has logged a step (at most 60 s)
+wait_for_step() {
+  for _ in $(seq 1 600); do grep -q '"step"' "$1/metrics.jsonl" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+# no_duplicate_steps RUN: metrics.jsonl has every training step once, in order
+no_duplicate_steps() {
+  /usr/bin/python3 -c "
+import json, sys; s = [json.loads(l)['step'] for l in open('$1/metrics.jsonl') if 'loss' in l]
+sys.exit(len(s) != len(set(s)) or s != sorted(s))"
+}
