@@ -12,56 +12,25 @@
 #include <vector>
 
 #include "sinklab/attention/params.hpp"
+#include "sinklab/attention/phi_rows_cpu.hpp"
 #include "sinklab/attention/variant.hpp"
 
 namespace sinklab::attention::detail {
 
 inline constexpr int phi_max_dim = kernel::phi::max_head_dim;
 
-// φ over n rows of length D. The shared MLP goes through two GEMMs (the per-row hook is O(D²) scalar work) and,
-// when `hidden` is given, leaves relu(W1·x) there for the backward.
+// φ over n rows of length D, and its backward dx = (∂φ/∂x)ᵀ dy (accumulating dW1, dW2 for learnable maps): the
+// feature map's block path (phi_rows_cpu.hpp). `hidden` is the shared MLP's relu(W1·x), kept for the backward.
 template <class Phi, class T>
 void phi_forward_rows(const T* x, T* y, long n, int D, const kernel::PhiParams<T>& p, T* hidden = nullptr) {
-  if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
-    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<const M> X(x, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
-    M own;  // relu(W1·x) when the caller keeps none
-    if (!hidden) own.resize(n, D);
-    Eigen::Map<M> R(hidden ? hidden : own.data(), n, D);
-    R.noalias() = X * W1.transpose();
-    R = R.cwiseMax(T(0));
-    Eigen::Map<M>(y, n, D).noalias() = R * W2.transpose();
-  } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {  // SIMD exp: max(x,0) + e^{min(x,0)}
-    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<const A> X(x, n * D);
-    Eigen::Map<A>(y, n * D) = X.max(T(0)) + X.min(T(0)).exp();
-  } else {
-    for (long r = 0; r < n; ++r) Phi::forward(x + r * D, y + r * D, D, p);
-  }
+  static_assert(kernel::phi_rows_declared<Phi>());
+  kernel::PhiRows<Phi>::forward(x, y, n, D, p, hidden);
 }
-
-// dx = (∂φ/∂x)ᵀ dy over n rows; accumulates dW1, dW2 for the shared MLP, whose relu(W1·x) is recomputed unless the
-// forward left it in `hidden` (relu(h) > 0 exactly where h > 0, so it is also the mask).
 template <class Phi, class T>
 void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kernel::PhiParams<T>& p, T* dw1, T* dw2,
                        const T* hidden = nullptr) {
-  if constexpr (std::is_same_v<Phi, kernel::phi::SharedMLP>) {
-    using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<const M> X(x, n, D), dY(dy, n, D), W1(p.w1, D, D), W2(p.w2, D, D);
-    M R;
-    if (!hidden) R = (X * W1.transpose()).cwiseMax(T(0));
-    const Eigen::Map<const M> Rm(hidden ? hidden : R.data(), n, D);
-    Eigen::Map<M>(dw2, D, D).noalias() += dY.transpose() * Rm;
-    const M dH = ((dY * W2).array() * (Rm.array() > T(0)).template cast<T>()).matrix();
-    Eigen::Map<M>(dw1, D, D).noalias() += dH.transpose() * X;
-    Eigen::Map<M>(dx, n, D).noalias() = dH * W1;
-  } else if constexpr (std::is_same_v<Phi, kernel::phi::EluPlus1>) {
-    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<const A> X(x, n * D), dY(dy, n * D);
-    Eigen::Map<A>(dx, n * D) = dY * X.min(T(0)).exp();
-  } else {
-    for (long r = 0; r < n; ++r) Phi::backward(x + r * D, dy + r * D, dx + r * D, D, p, dw1, dw2);
-  }
+  static_assert(kernel::phi_rows_declared<Phi>());
+  kernel::PhiRows<Phi>::backward(x, dy, dx, n, D, p, dw1, dw2, hidden);
 }
 
 // What a Context does with Saved's optional feature buffers (params.hpp).

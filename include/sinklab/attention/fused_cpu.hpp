@@ -37,7 +37,9 @@ inline int blocks(int n, int b) { return (n + b - 1) / b; }
 
 template <class T>
 using ArrRow = Eigen::Array<T, 1, Eigen::Dynamic>;
-// Kernels with SIMD tile hooks (Exp, ClampedExp): full tiles evaluate whole rows through Eigen's vectorised exp.
+// The whole-row tile hooks a kernel declares (kernel.hpp, TileHooks), checked against what it defines: a kernel
+// that declares a hook it lacks (a misspelt name, a wrong signature), or defines one it does not declare, does not
+// compile, where it would otherwise fall back to the scalar loop unseen.
 template <class K, class T>
 concept VecWeight = requires(const Eigen::Map<const ArrRow<T>>& a, T m, const Eigen::Map<ArrRow<T>>& p) {
   K::weight_vec(a, m);
@@ -48,9 +50,32 @@ concept VecMass = requires(const Eigen::Map<const ArrRow<T>>& a, T m) {
   K::mass_vec(a, m);
   K::dmass_vec(a, m);
 };
-// Whole-row SIMD path available for this kernel (weights, and the mass when it differs).
 template <class K, class T>
-inline constexpr bool vec_rows = VecWeight<K, T> && (!K::separate_mass || VecMass<K, T>);
+concept FusedRow = requires(const Eigen::Map<const ArrRow<T>>& s, T m, T dl, Eigen::Map<ArrRow<T>>& p,
+                            Eigen::Map<ArrRow<T>>& ds) {
+  { K::forward_row(s, m, p) } -> std::convertible_to<T>;
+  K::backward_row(s, m, s, dl, p, ds);
+};
+template <class K, class T>
+consteval bool tile_hooks_checked() {
+  constexpr bool vec = K::tile_hooks != TileHooks::scalar, fused = K::tile_hooks == TileHooks::fused_row;
+  static_assert(!vec || VecWeight<K, T>,
+                "the kernel declares TileHooks::vectorised or fused_row but has no weight_vec(s, m) and "
+                "dweight_vec(s, m, p) callable on Eigen rows");
+  static_assert(!vec || !K::separate_mass || VecMass<K, T>,
+                "the kernel declares vectorised hooks and a separate mass but has no mass_vec(s, m) and "
+                "dmass_vec(s, m)");
+  static_assert(!fused || FusedRow<K, T>,
+                "the kernel declares TileHooks::fused_row but has no forward_row(s, m, p) -> T and "
+                "backward_row(s, m, dp, dl, p, ds)");
+  static_assert(vec || !VecWeight<K, T>, "the kernel defines weight_vec/dweight_vec but declares TileHooks::scalar");
+  static_assert(fused || !FusedRow<K, T>,
+                "the kernel defines forward_row/backward_row but does not declare TileHooks::fused_row");
+  return true;
+}
+// Full tiles evaluate whole rows through the kernel's vectorised hooks (checked above).
+template <class K, class T>
+inline constexpr bool vec_rows = tile_hooks_checked<K, T>() && K::tile_hooks != TileHooks::scalar;
 
 // Scores of one tile into Sm (R × C) and, for partial tiles, the visibility mask.
 template <class V, class T>
@@ -135,7 +160,7 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
             }
           }
           Eigen::Map<ArrRow<T>> pa(prow, C);
-          if constexpr (requires { K::forward_row(sa, m[r], pa); }) {
+          if constexpr (K::tile_hooks == TileHooks::fused_row) {
             l[r] += K::forward_row(sa, m[r], pa);
           } else {
             pa = K::weight_vec(sa, m[r]);
@@ -269,7 +294,7 @@ void backward_kv_task(const Context<V, T>& c, int b, int hk, const Saved<T>& sv,
             if (!partial) {
               const Eigen::Map<const ArrRow<T>> sa(srow, C), dpa(dprow, C);
               Eigen::Map<ArrRow<T>> pa(prow, C), dsa(dsrow, C);
-              if constexpr (requires { K::backward_row(sa, mi, dpa, dli, pa, dsa); }) {
+              if constexpr (K::tile_hooks == TileHooks::fused_row) {
                 K::backward_row(sa, mi, dpa, dli, pa, dsa);
               } else {
                 pa = K::weight_vec(sa, mi);

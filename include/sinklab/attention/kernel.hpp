@@ -11,33 +11,23 @@
 #include <cmath>
 #include <concepts>
 
+#include "sinklab/attention/math.hpp"
+#include "sinklab/attention/phi.hpp"
 #include "sinklab/core/config.hpp"
 
 namespace sinklab::attention {
 
-namespace detail {
-SINKLAB_HOST_DEVICE SINKLAB_INLINE float exp_(float x) { return ::expf(x); }
-SINKLAB_HOST_DEVICE SINKLAB_INLINE double exp_(double x) { return ::exp(x); }
-SINKLAB_HOST_DEVICE SINKLAB_INLINE float log_(float x) { return ::logf(x); }
-SINKLAB_HOST_DEVICE SINKLAB_INLINE double log_(double x) { return ::log(x); }
-SINKLAB_HOST_DEVICE SINKLAB_INLINE float sqrt_(float x) { return ::sqrtf(x); }
-SINKLAB_HOST_DEVICE SINKLAB_INLINE double sqrt_(double x) { return ::sqrt(x); }
-template <class T>
-SINKLAB_HOST_DEVICE SINKLAB_INLINE T abs_(T x) {
-  return x < T(0) ? -x : x;
-}
-template <class T>
-SINKLAB_HOST_DEVICE SINKLAB_INLINE T max_(T a, T b) {
-  return a < b ? b : a;
-}
-template <class T>
-SINKLAB_HOST_DEVICE SINKLAB_INLINE T min_(T a, T b) {
-  return b < a ? b : a;
-}
-}  // namespace detail
 
 // How the default score scale is chosen when AttentionParams::scale is 0.
 enum class ScaleMode { inv_sqrt_d, unit };
+
+// Which whole-row hooks a kernel offers the CPU's full tiles (fused_cpu.hpp checks the hooks against the declaration,
+// both ways, so a misspelt or undeclared hook is a compile error, not a silent fall-back to the scalar loop):
+//   scalar     none: weight/dweight (and mass/dmass) per score;
+//   vectorised weight_vec(s, m), dweight_vec(s, m, p) on Eigen arrays, plus mass_vec, dmass_vec when separate_mass;
+//   fused_row  vectorised, plus forward_row(s, m, p) -> row mass and backward_row(s, m, dp, dl, p, ds) doing the
+//              row's work in fewer passes.
+enum class TileHooks { scalar, vectorised, fused_row };
 
 // A score kernel: the hooks the inner loop calls on every visible (i, j).
 template <class K>
@@ -49,6 +39,7 @@ concept Kernel = requires(double s, double m, int n) {
   { K::separate_mass } -> std::convertible_to<bool>;        // row sum uses mass(s) instead of weight(s)
   { K::has_recurrent_form } -> std::convertible_to<bool>;   // κ(q,k) = φ(q)·φ(k): O(S·d²) chunked recurrence
   { K::scale_mode } -> std::convertible_to<ScaleMode>;
+  { K::tile_hooks } -> std::convertible_to<TileHooks>;
   { K::weight(s, m) } -> std::same_as<double>;
   { K::dweight(s, m) } -> std::same_as<double>;
   { K::mass(s, m) } -> std::same_as<double>;
@@ -67,6 +58,7 @@ struct ScoreMapBase {
   static constexpr bool separate_mass = false;
   static constexpr bool has_recurrent_form = false;
   static constexpr ScaleMode scale_mode = ScaleMode::inv_sqrt_d;
+  static constexpr TileHooks tile_hooks = TileHooks::scalar;
   template <class T>
   SINKLAB_HOST_DEVICE static T row_offset(int, int, T) {
     return T(0);
@@ -76,6 +68,7 @@ struct ScoreMapBase {
 // exp(s) — softmax attention (Vaswani et al. 2017, eq. 1).
 struct Exp : ScoreMapBase {
   static constexpr const char* name = "Exp";
+  static constexpr TileHooks tile_hooks = TileHooks::vectorised;
   static constexpr bool shift_equivariant = true, overflows_unshifted = true;
   template <class T>
   SINKLAB_HOST_DEVICE static T weight(T s, T m) {
@@ -108,6 +101,7 @@ struct Exp : ScoreMapBase {
 template <int C>
 struct ClampedExp : ScoreMapBase {
   static constexpr const char* name = "ClampedExp";
+  static constexpr TileHooks tile_hooks = TileHooks::vectorised;
   static constexpr int clamp = C;
   static constexpr bool shift_equivariant = false, overflows_unshifted = false;
   template <class T>
@@ -149,6 +143,7 @@ template <int N>
 struct TaylorExp : ScoreMapBase {
   static_assert(N >= 2, "TaylorExp<N> needs at least the terms 1 + s");
   static constexpr const char* name = "TaylorExp";
+  static constexpr TileHooks tile_hooks = TileHooks::fused_row;
   static constexpr int terms = N;
   static constexpr bool shift_equivariant = false, overflows_unshifted = false;
 
@@ -256,6 +251,7 @@ struct TaylorExp : ScoreMapBase {
 enum class SigmoidBias { zero, minus_log_n, minus_log_n_i };
 template <SigmoidBias Bias = SigmoidBias::zero>
 struct Sigmoid : ScoreMapBase {
+  static constexpr TileHooks tile_hooks = TileHooks::vectorised;
   static constexpr const char* name = Bias == SigmoidBias::zero          ? "Sigmoid"
                                       : Bias == SigmoidBias::minus_log_n ? "Sigmoid(-log n)"
                                                                          : "Sigmoid(-log n_i)";
@@ -302,6 +298,7 @@ struct Sigmoid : ScoreMapBase {
 // elu(s) + 1 on the score (sink paper §6, "elu").
 struct EluPlus1 : ScoreMapBase {
   static constexpr const char* name = "EluPlus1";
+  static constexpr TileHooks tile_hooks = TileHooks::vectorised;
   static constexpr bool shift_equivariant = false, overflows_unshifted = false;
   template <class T>
   SINKLAB_HOST_DEVICE static T weight(T s, T) {
@@ -378,6 +375,7 @@ struct ClampedRelu : ScoreMapBase {
 // Softpick (Zuhri et al. 2025, eq. 2): relu(eˢ − 1) / Σ|eˢ − 1|. Shifted: e^{s−m} − e^{−m} = (eˢ − 1)e^{−m}.
 struct Softpick : ScoreMapBase {
   static constexpr const char* name = "Softpick";
+  static constexpr TileHooks tile_hooks = TileHooks::fused_row;
   static constexpr bool shift_equivariant = true, overflows_unshifted = true, separate_mass = true;
   template <class T>
   SINKLAB_HOST_DEVICE static T weight(T s, T m) {
@@ -432,138 +430,6 @@ struct Softpick : ScoreMapBase {
   }
 };
 
-// ---- feature maps φ for Feature<φ> -----------------------------------------------------------------------------
-// forward(x, y, D, p): y = φ(x) for one row of length D; backward(x, dy, dx, D, p, dW1, dW2): dx = (∂φ/∂x)ᵀ dy and,
-// for learnable maps, accumulates the weight gradients.
-template <class T>
-struct PhiParams {
-  const T* w1 = nullptr;  // (D, D) SharedMLP first layer, torch Linear layout (out, in)
-  const T* w2 = nullptr;  // (D, D) SharedMLP second layer
-};
-
-namespace phi {
-
-inline constexpr int max_head_dim = 256;
-
-// φ(x) = x (sink paper "kernel_linear").
-struct Identity {
-  static constexpr const char* name = "identity";
-  static constexpr bool learnable = false;
-  template <class T>
-  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
-    for (int d = 0; d < D; ++d) y[d] = x[d];
-  }
-  template <class T>
-  SINKLAB_HOST_DEVICE static void backward(const T*, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
-    for (int d = 0; d < D; ++d) dx[d] = dy[d];
-  }
-};
-
-// φ(x) = elu(x) + 1 (Katharopoulos et al. 2020, eq. 7).
-struct EluPlus1 {
-  static constexpr const char* name = "elu+1";
-  static constexpr bool learnable = false;
-  template <class T>
-  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
-    for (int d = 0; d < D; ++d) y[d] = x[d] > T(0) ? x[d] + T(1) : detail::exp_(x[d]);
-  }
-  template <class T>
-  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
-    for (int d = 0; d < D; ++d) dx[d] = x[d] > T(0) ? dy[d] : dy[d] * detail::exp_(x[d]);
-  }
-};
-
-// φ(x) = relu(x) (RNN perspective "linear_relu").
-struct Relu {
-  static constexpr const char* name = "relu";
-  static constexpr bool learnable = false;
-  template <class T>
-  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
-    for (int d = 0; d < D; ++d) y[d] = x[d] > T(0) ? x[d] : T(0);
-  }
-  template <class T>
-  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
-    for (int d = 0; d < D; ++d) dx[d] = x[d] > T(0) ? dy[d] : T(0);
-  }
-};
-
-// φ(x) = x / max(‖x‖₂, 1e-12) per head (torch.nn.functional.normalize; RNN perspective "linear_cosine").
-struct L2Normalize {
-  static constexpr const char* name = "l2normalize";
-  static constexpr bool learnable = false;
-  static constexpr double eps = 1e-12;
-  template <class T>
-  SINKLAB_HOST_DEVICE static T norm(const T* x, int D) {
-    T ss = T(0);
-    for (int d = 0; d < D; ++d) ss += x[d] * x[d];
-    return detail::sqrt_(ss);
-  }
-  template <class T>
-  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>&) {
-    const T r = T(1) / detail::max_(norm(x, D), T(eps));
-    for (int d = 0; d < D; ++d) y[d] = x[d] * r;
-  }
-  template <class T>
-  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>&, T*, T*) {
-    const T n = norm(x, D);
-    if (n > T(eps)) {  // d(x/‖x‖) = (dy − y (y·dy)) / ‖x‖
-      T ydy = T(0);
-      for (int d = 0; d < D; ++d) ydy += x[d] * dy[d];
-      ydy /= n;
-      for (int d = 0; d < D; ++d) dx[d] = (dy[d] - x[d] / n * ydy) / n;
-    } else {
-      for (int d = 0; d < D; ++d) dx[d] = dy[d] / T(eps);
-    }
-  }
-};
-
-// φ(x) = W2·relu(W1·x), d→d→d, no bias, shared by all heads (sink paper §6, "kernel_mlp").
-struct SharedMLP {
-  static constexpr const char* name = "mlp";
-  static constexpr bool learnable = true;
-  template <class T>
-  SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>& p) {
-    T h[max_head_dim];
-    for (int o = 0; o < D; ++o) {
-      T acc = T(0);
-      for (int i = 0; i < D; ++i) acc += p.w1[o * D + i] * x[i];
-      h[o] = acc > T(0) ? acc : T(0);
-    }
-    for (int o = 0; o < D; ++o) {
-      T acc = T(0);
-      for (int i = 0; i < D; ++i) acc += p.w2[o * D + i] * h[i];
-      y[o] = acc;
-    }
-  }
-  // dW1, dW2 (D, D) are accumulated into.
-  template <class T>
-  SINKLAB_HOST_DEVICE static void backward(const T* x, const T* dy, T* dx, int D, const PhiParams<T>& p, T* dw1,
-                                           T* dw2) {
-    T h[max_head_dim], dh[max_head_dim];
-    for (int o = 0; o < D; ++o) {
-      T acc = T(0);
-      for (int i = 0; i < D; ++i) acc += p.w1[o * D + i] * x[i];
-      h[o] = acc;
-    }
-    for (int i = 0; i < D; ++i) dh[i] = T(0);
-    for (int o = 0; o < D; ++o) {
-      for (int i = 0; i < D; ++i) {
-        const T r = h[i] > T(0) ? h[i] : T(0);
-        dw2[o * D + i] += dy[o] * r;
-        dh[i] += p.w2[o * D + i] * dy[o];
-      }
-    }
-    for (int i = 0; i < D; ++i) dh[i] = h[i] > T(0) ? dh[i] : T(0);
-    for (int d = 0; d < D; ++d) dx[d] = T(0);
-    for (int o = 0; o < D; ++o)
-      for (int i = 0; i < D; ++i) {
-        dw1[o * D + i] += dh[o] * x[i];
-        dx[i] += p.w1[o * D + i] * dh[o];
-      }
-  }
-};
-
-}  // namespace phi
 
 // κ(q, k) = min(scale·φ(q)·φ(k), Clamp) (Clamp ≤ 0: no clamp). Katharopoulos et al. 2020; sink paper §6;
 // RNN perspective `gated_relu_*` uses φ = relu with Clamp = 5.
@@ -576,6 +442,7 @@ struct Feature {
   static constexpr bool shift_equivariant = false, overflows_unshifted = false, separate_mass = false;
   static constexpr bool has_recurrent_form = Clamp <= 0;  // min(·, c) breaks the associativity the recurrence needs
   static constexpr ScaleMode scale_mode = Scale;
+  static constexpr TileHooks tile_hooks = TileHooks::vectorised;
   template <class T>
   SINKLAB_HOST_DEVICE static T row_offset(int, int, T) {
     return T(0);
