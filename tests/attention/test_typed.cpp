@@ -50,3 +50,58 @@ TEMPLATE_LIST_TEST_CASE("header-only fused == reference", "[attention][typed]", 
   const char* names[] = {"dq", "dk", "dv", "dg_in", "dg_out", "dnorm_weight", "dnorm_bias"};
   for (std::size_t i = 0; i < gf.size(); ++i) check_rel(gf[i], gr[i], 1e-9, names[i]);
 }
+
+// A window policy of one's own goes in the Variant's fourth slot and the op reads it (Window is a real axis): keys
+// at an even distance behind the query only. Checked against softmax written out over those keys, and the
+// gradients against the reference, which reads the same policy.
+struct EvenOffsetCausal {
+  static EvenOffsetCausal from(const WindowSpec&, int) { return {}; }
+  bool visible(int i, int j) const { return j <= i && (i - j) % 2 == 0; }
+  int count(int i, int S) const { return (i < S ? i : S - 1) / 2 + 1; }  // j = i, i − 2, …, ≥ 0
+  TileClass classify(int, int i1, int j0, int) const { return j0 > i1 - 1 ? TileClass::empty : TileClass::partial; }
+};
+
+TEST_CASE("a Variant's own window policy is the one the op applies", "[attention][typed][window]") {
+  using V = Variant<kernel::Exp, Normalizer<row::RowSum<>>, gate::None, EvenOffsetCausal>;
+  const int B = 1, H = 2, Hkv = 2, S = 70, D = 16;
+  attn::AttentionParams<double> p{B, H, Hkv, S, D};
+  p.window.mask = MaskKind::full;  // the runtime spec is ignored by this policy
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> nd;
+  auto vec = [&](std::size_t n) {
+    std::vector<double> x(n);
+    for (auto& e : x) e = nd(rng);
+    return x;
+  };
+  auto q = vec(p.q_size()), k = vec(p.kv_size()), v = vec(p.kv_size()), dout = vec(p.q_size());
+  Inputs<double> in{q.data(), k.data(), v.data()};
+  std::vector<double> o(p.q_size()), m(p.row_count()), l(p.row_count()), u(p.q_size()), want(p.q_size());
+  Outputs<double> out{o.data(), {m.data(), l.data(), u.data()}};
+  fused_forward<V>(p, in, out);
+  for (int h = 0; h < H; ++h)
+    for (int i = 0; i < S; ++i) {
+      const double* qi = q.data() + (std::size_t(h) * S + i) * D;
+      std::vector<double> w(S, 0.0);
+      double mx = -1e300, z = 0;
+      for (int j = i; j >= 0; j -= 2) {
+        const double* kj = k.data() + (std::size_t(h) * S + j) * D;
+        double s = 0;
+        for (int d = 0; d < D; ++d) s += qi[d] * kj[d];
+        w[j] = s / std::sqrt(double(D));
+        mx = std::max(mx, w[j]);
+      }
+      for (int j = i; j >= 0; j -= 2) z += (w[j] = std::exp(w[j] - mx));
+      for (int j = i; j >= 0; j -= 2)
+        for (int d = 0; d < D; ++d)
+          want[(std::size_t(h) * S + i) * D + d] += w[j] / z * v[(std::size_t(h) * S + j) * D + d];
+    }
+  check_rel(o, want, 1e-12, "forward over even offsets");
+  std::vector<double> gq(p.q_size()), gk(p.kv_size()), gv(p.kv_size()), rq(p.q_size()), rk(p.kv_size()),
+      rv(p.kv_size());
+  Grads<double> gf{gq.data(), gk.data(), gv.data()}, gr{rq.data(), rk.data(), rv.data()};
+  fused_backward<V>(p, in, out.saved, dout.data(), gf);
+  reference_backward<V>(p, in, dout.data(), gr);
+  check_rel(gq, rq, 1e-10, "dq");
+  check_rel(gk, rk, 1e-10, "dk");
+  check_rel(gv, rv, 1e-10, "dv");
+}

@@ -45,7 +45,7 @@ struct Context {
 
   int B, H, Hkv, S, D, group;
   T scale;
-  Window win;
+  typename V::window win;  // the Variant's window policy (window.hpp), built from the runtime spec
   bool has_bias, slot, slot_value;
   int bias_width;
   std::vector<T> bias;  // (H, 2S−1), see Note [one window type]
@@ -84,7 +84,7 @@ struct Context {
     }
     scale =
         p.scale != T(0) ? p.scale : (K::scale_mode == ScaleMode::unit ? T(1) : T(1) / std::sqrt(static_cast<T>(p.D)));
-    win = Window::from(p.window, p.S);
+    win = V::window::from(p.window, p.S);
     has_bias = p.window.bias != BiasKind::none;
     bias_width = 2 * S - 1;
     bias = make_bias_table<T>(p.window, H, S, p.alibi_slopes, p.bucket_table);

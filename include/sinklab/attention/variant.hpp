@@ -27,8 +27,10 @@ concept GatePolicy = requires {
   { G::out_pre_norm } -> std::convertible_to<bool>;
 };
 
+// A window policy: built once per call from the runtime spec (mask, sizes), then asked per (row, key) and per tile.
 template <class W>
-concept WindowPolicy = requires(const W& w, int i) {
+concept WindowPolicy = requires(const W& w, int i, const WindowSpec& spec) {
+  { W::from(spec, i) } -> std::same_as<W>;
   { w.visible(i, i) } -> std::convertible_to<bool>;
   { w.count(i, i) } -> std::convertible_to<int>;
   { w.classify(i, i, i, i) } -> std::same_as<TileClass>;

@@ -98,6 +98,9 @@ template <class V, class T>
 void forward_impl(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out, cudaStream_t s,
                   const TileOps<T>& tiles, CudaMath math) {
   static_assert(std::is_same_v<T, float>, "fused attention (cuda): T = float (fp32 storage)");
+  static_assert(std::is_same_v<typename V::window, Window>,
+                "fused attention (cuda): the tiles take the Window policy only (DevCtx and RowArgs hold a Window); a "
+                "variant with another window policy runs on the CPU op");
   SINKLAB_CHECK(out.o && out.saved.row_max && out.saved.row_sum && out.saved.pre_norm,
                 "fused_forward_cuda: o, saved.row_max, saved.row_sum and saved.pre_norm are required");
   Scratch sc(s);
@@ -112,6 +115,9 @@ template <class V, class T>
 void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g,
                    cudaStream_t s, const TileOps<T>& tiles, CudaMath math) {
   static_assert(std::is_same_v<T, float>, "fused attention (cuda): T = float (fp32 storage)");
+  static_assert(std::is_same_v<typename V::window, Window>,
+                "fused attention (cuda): the tiles take the Window policy only (DevCtx and RowArgs hold a Window); a "
+                "variant with another window policy runs on the CPU op");
   using K = typename V::kernel;
   using G = typename V::gate;
   using Vec = typename V::vector_stage;
