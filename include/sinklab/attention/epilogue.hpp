@@ -13,6 +13,7 @@
 
 #include "sinklab/attention/params.hpp"
 #include "sinklab/attention/phi_rows_cpu.hpp"
+#include "sinklab/attention/row_epilogue.hpp"
 #include "sinklab/attention/variant.hpp"
 
 namespace sinklab::attention::detail {
@@ -162,64 +163,22 @@ struct Context {
   }
 };
 
-// o_i from ũ_i. y, z are scratch of length D.
+// The row epilogue (row_epilogue.hpp) for row (b, h, i) of this call: o_i from ũ_i, and back.
+template <class V, class T>
+RowEpilogue<T> row_epilogue_of(const Context<V, T>& c, int b, int h, int i, T m, T l) {
+  return {c.D, c.n_of(i), m, l, c.sink_of(h), c.g_out_row(b, h, i), c.in->norm_weight, c.in->norm_bias};
+}
+
 template <class V, class T>
 void row_forward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T* o) {
-  using G = typename V::gate;
-  using Vec = typename V::vector_stage;
-  const int D = c.D;
-  T y[phi_max_dim], z[phi_max_dim];
-  const T* g = c.g_out_row(b, h, i);
-  if constexpr (G::has_out && G::out_pre_norm)
-    G::apply_out(u, y, g, D);
-  else
-    std::copy(u, u + D, y);
-  Vec::forward(y, z, D, c.log_scale(m), c.in->norm_weight, c.in->norm_bias);
-  if constexpr (G::has_out && !G::out_pre_norm)
-    G::apply_out(z, o, g, D);
-  else
-    std::copy(z, z + D, o);
+  row_epilogue_forward<V>(row_epilogue_of(c, b, h, i, m, T(0)), u, o);
 }
 
 // From do_i to da'_i (D) and dℓ'_i; writes the row's dg_out, accumulates dw/db (D) and dsink (scalar).
 template <class V, class T>
 void row_backward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T l, const T* dout, T* da, T& dl,
                   T* dg_out, T* dw, T* db, T& dsink) {
-  using G = typename V::gate;
-  using Vec = typename V::vector_stage;
-  using Row = typename V::row_stage;
-  const int D = c.D;
-  T y[phi_max_dim], z[phi_max_dim], dz[phi_max_dim], dy[phi_max_dim];
-  const T* g = c.g_out_row(b, h, i);
-  const T sigma = c.log_scale(m);
-  if constexpr (G::has_out && G::out_pre_norm)
-    G::apply_out(u, y, g, D);
-  else
-    std::copy(u, u + D, y);
-  if constexpr (G::has_out && !G::out_pre_norm) {
-    Vec::forward(y, z, D, sigma, c.in->norm_weight, c.in->norm_bias);
-    G::backward_out(z, dout, g, dz, dg_out, D);
-  } else {
-    std::copy(dout, dout + D, dz);
-  }
-  Vec::backward(y, dz, dy, D, sigma, c.in->norm_weight, dw, db);
-  if constexpr (G::has_out && G::out_pre_norm)
-    G::backward_out(u, dy, g, da, dg_out, D);  // da holds dũ for now
-  else
-    std::copy(dy, dy + D, da);
-  const int n = c.n_of(i);
-  const T sink = c.sink_of(h);
-  const T rho = Row::rho(l, n, m, sink);
-  T du_u = T(0);
-  for (int d = 0; d < D; ++d) du_u += da[d] * u[d];
-  const T drho = -du_u / rho;
-  for (int d = 0; d < D; ++d) da[d] /= rho;
-  if constexpr (V::detached_denominator) {
-    dl = T(0);
-  } else {
-    dl = drho * Row::drho_dl(l, n, m, sink);
-    dsink += drho * Row::drho_db(l, n, m, sink);
-  }
+  row_epilogue_backward<V>(row_epilogue_of(c, b, h, i, m, l), u, dout, da, dl, dg_out, dw, db, dsink);
 }
 
 }  // namespace sinklab::attention::detail

@@ -21,8 +21,8 @@
 //               shifted, shifted mass ℓ', a' = a'·α + P·Ṽ (4 rows × DMAX/16 columns per thread, registers).
 //               The slot is key column −1. Writes a' (into saved.pre_norm), m, ℓ'.
 //           (2) fwd_rows_kernel<V>: one thread per row: ρ = Row::rho(ℓ', n_i, m, b_h), ũ = a'/ρ (saved.pre_norm),
-//               o = gates ∘ Vec::forward — the CPU's row_forward, line by line.
-// backward  (A) bwd_rows_kernel<V>: one thread per row: the CPU's row_backward → da'_i (scratch), dℓ'_i, dg_out,
+//               o = gates ∘ Vec::forward — the CPU's row epilogue itself (row_epilogue.hpp).
+// backward  (A) bwd_rows_kernel<V>: one thread per row: the CPU's row epilogue → da'_i (scratch), dℓ'_i, dg_out,
 //               per-row partials of dnorm_weight/bias and dsink, and the slot column (dq share, ds and w for
 //               dk_slot/dv_slot).
 //           (B) dkdv_tile_kernel<TT, DMAX>: one CTA per (b, kv head, key block): K, V tile resident; for every query

@@ -2,12 +2,12 @@
 // Part of the fused CUDA attention; attention/fused_cuda.cuh has the plan and the entry points.
 // The per-row kernels (one thread per row): the CPU epilogue's row stage, gates and vector stage, forward (2) and
 // backward (A), through the same functors.
+#include "sinklab/attention/row_epilogue.hpp"
 #include "sinklab/backend/cuda/attention/tile_launch.cuh"
 
 namespace sinklab::attention::cuda_detail {
 
 // ---- per-row kernels (one thread per row; the CPU epilogue's math through the same functors) -------------------
-inline constexpr int kRowMax = kernel::phi::max_head_dim;  // per-thread scratch rows, as the CPU's row_forward
 
 template <class T>
 struct RowArgs {
@@ -25,20 +25,11 @@ struct RowArgs {
   __host__ __device__ std::size_t rows() const { return std::size_t(B) * H * S; }
 };
 
-template <class V>
-__host__ __device__ inline float log_scale(float m) {  // σ_i (Note [shifted domain])
-  if constexpr (V::row_stage::shift_equivariant)
-    return 0.f;
-  else
-    return m;
-}
-
-// (2) forward row epilogue: ũ = a'/ρ in place, o = row_forward(ũ).
+// (2) forward row epilogue: ũ = a'/ρ in place, then o from ũ.
 template <class V, class T>
 __global__ void __launch_bounds__(kRowThreads) fwd_rows_kernel(RowArgs<T> a, T* pre_norm, const T* mrow, const T* lrow,
                                                                T* o) {
   using G = typename V::gate;
-  using Vec = typename V::vector_stage;
   using Row = typename V::row_stage;
   const std::size_t row = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= a.rows()) return;
@@ -50,21 +41,9 @@ __global__ void __launch_bounds__(kRowThreads) fwd_rows_kernel(RowArgs<T> a, T* 
   if constexpr (Row::uses_sink_logit) sink = a.sink[h];
   const T rho = Row::rho(l, n, m, sink);
   for (int d = 0; d < D; ++d) u[d] = u[d] / rho;
-  // row_forward (epilogue.hpp)
-  T ybuf[G::has_out && G::out_pre_norm ? kRowMax : 1], zbuf[G::has_out && !G::out_pre_norm ? kRowMax : 1];
   const T* g = G::has_out ? a.g_out + row * (G::out_elementwise ? D : 1) : nullptr;
-  const T* y = u;
-  if constexpr (G::has_out && G::out_pre_norm) {
-    G::apply_out(u, ybuf, g, D);
-    y = ybuf;
-  }
-  T* orow = o + row * D;
-  if constexpr (G::has_out && !G::out_pre_norm) {
-    Vec::forward(y, zbuf, D, T(log_scale<V>(m)), a.norm_w, a.norm_b);
-    G::apply_out(zbuf, orow, g, D);
-  } else {
-    Vec::forward(y, orow, D, T(log_scale<V>(m)), a.norm_w, a.norm_b);
-  }
+  const RowEpilogue<T> re{D, n, m, l, sink, g, a.norm_w, a.norm_b};
+  row_epilogue_forward<V>(re, u, o + row * D);  // the CPU's row epilogue (row_epilogue.hpp)
 }
 
 template <class T>
@@ -80,7 +59,7 @@ struct RowBwdOut {
   float* slot_w;     // (rows) weight of the slot column (KV slot), or null
 };
 
-// (A) row epilogue backward (row_backward) + the slot column.
+// (A) row epilogue backward + the slot column.
 template <class V, class T>
 __global__ void __launch_bounds__(kRowThreads) bwd_rows_kernel(RowArgs<T> a, const T* pre_norm, const T* mrow,
                                                                const T* lrow, const T* dout, RowBwdOut<T> r) {
@@ -93,44 +72,21 @@ __global__ void __launch_bounds__(kRowThreads) bwd_rows_kernel(RowArgs<T> a, con
   const int D = a.D, i = int(row % a.S), h = int((row / a.S) % a.H);
   const T* u = pre_norm + row * D;
   const T m = mrow[row], l = lrow[row];
-  const T sigma = T(log_scale<V>(m));
   const T* g = G::has_out ? a.g_out + row * (G::out_elementwise ? D : 1) : nullptr;
   T* dgo = G::has_out ? r.dg_out + row * (G::out_elementwise ? D : 1) : nullptr;
   float* da = r.dA + row * D;
-  constexpr bool pre = G::has_out && G::out_pre_norm, post = G::has_out && !G::out_pre_norm;
-  T ybuf[pre ? kRowMax : 1], zbuf[post ? kRowMax : 1], dzbuf[post ? kRowMax : 1], dybuf[kRowMax];
-  const T* y = u;
-  if constexpr (pre) {
-    G::apply_out(u, ybuf, g, D);
-    y = ybuf;
-  }
-  const T* dz = dout + row * D;
-  if constexpr (post) {
-    Vec::forward(y, zbuf, D, sigma, a.norm_w, a.norm_b);
-    G::backward_out(zbuf, dout + row * D, g, dzbuf, dgo, D);
-    dz = dzbuf;
-  }
-  Vec::backward(y, dz, dybuf, D, sigma, a.norm_w, Vec::has_weight ? r.dw + row * D : nullptr,
-                Vec::has_bias ? r.db + row * D : nullptr);
-  if constexpr (pre)
-    G::backward_out(u, dybuf, g, da, dgo, D);  // da holds dũ for now
-  else
-    for (int d = 0; d < D; ++d) da[d] = dybuf[d];
   const int n = a.win.count(i, a.S) + a.slot;
   T sink = T(0);
   if constexpr (Row::uses_sink_logit) sink = a.sink[h];
-  const T rho = Row::rho(l, n, m, sink);
-  T du_u = T(0);
-  for (int d = 0; d < D; ++d) du_u += da[d] * u[d];
-  const T drho = -du_u / rho;
-  for (int d = 0; d < D; ++d) da[d] /= rho;
-  T dl = T(0);
-  if constexpr (!V::detached_denominator) {
-    dl = drho * Row::drho_dl(l, n, m, sink);
-    if constexpr (Row::uses_sink_logit) r.dsink[row] = drho * Row::drho_db(l, n, m, sink);
-  } else if constexpr (Row::uses_sink_logit) {
-    r.dsink[row] = 0.f;
-  }
+  const RowEpilogue<T> re{D, n, m, l, sink, g, a.norm_w, a.norm_b};
+  T dl = T(0);  // the CPU's row epilogue (row_epilogue.hpp)
+  float* dw = Vec::has_weight ? r.dw + row * D : nullptr;
+  float* db = Vec::has_bias ? r.db + row * D : nullptr;
+  // −0 is the exact identity of +, so the row's share is the product itself, sign of a zero included; a detached
+  // denominator stores +0, as it always has.
+  T dsink = V::detached_denominator ? T(0) : T(-0.0);
+  row_epilogue_backward<V>(re, u, dout + row * D, da, dl, dgo, dw, db, dsink);
+  if constexpr (Row::uses_sink_logit) r.dsink[row] = dsink;
   r.dL[row] = dl;
 
   T* dq = r.dQ + row * D;
