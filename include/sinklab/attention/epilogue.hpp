@@ -18,8 +18,6 @@
 
 namespace sinklab::attention::detail {
 
-inline constexpr int phi_max_dim = kernel::phi::max_head_dim;
-
 // φ over n rows of length D, and its backward dx = (∂φ/∂x)ᵀ dy (accumulating dW1, dW2 for learnable maps): the
 // feature map's block path (phi_rows_cpu.hpp). `hidden` is the shared MLP's relu(W1·x), kept for the backward.
 template <class Phi, class T>
@@ -155,30 +153,27 @@ struct Context {
     else
       return nullptr;
   }
-  T log_scale(T m) const {  // σ_i (Note [shifted domain])
-    if constexpr (Row::shift_equivariant)
-      return T(0);
-    else
-      return m;
-  }
 };
 
-// The row epilogue (row_epilogue.hpp) for row (b, h, i) of this call: o_i from ũ_i, and back.
-template <class V, class T>
-RowEpilogue<T> row_epilogue_of(const Context<V, T>& c, int b, int h, int i, T m, T l) {
-  return {c.D, c.n_of(i), m, l, c.sink_of(h), c.g_out_row(b, h, i), c.in->norm_weight, c.in->norm_bias};
-}
-
+// The row epilogue (row_epilogue.hpp) for row (b, h, i) of this call: o_i from ũ_i (the forward reads only the
+// gate, the norm's parameters and m), and back.
 template <class V, class T>
 void row_forward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T* o) {
-  row_epilogue_forward<V>(row_epilogue_of(c, b, h, i, m, T(0)), u, o);
+  RowEpilogue<T> r;
+  r.D = c.D;
+  r.m = m;
+  r.g_out = c.g_out_row(b, h, i);
+  r.norm_w = c.in->norm_weight;
+  r.norm_b = c.in->norm_bias;
+  row_epilogue_forward<V>(r, u, o);
 }
 
 // From do_i to da'_i (D) and dℓ'_i; writes the row's dg_out, accumulates dw/db (D) and dsink (scalar).
 template <class V, class T>
 void row_backward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T l, const T* dout, T* da, T& dl,
                   T* dg_out, T* dw, T* db, T& dsink) {
-  row_epilogue_backward<V>(row_epilogue_of(c, b, h, i, m, l), u, dout, da, dl, dg_out, dw, db, dsink);
+  const RowEpilogue<T> r{c.D, c.n_of(i), m, l, c.sink_of(h), c.g_out_row(b, h, i), c.in->norm_weight, c.in->norm_bias};
+  row_epilogue_backward<V>(r, u, dout, da, dl, dg_out, dw, db, dsink);
 }
 
 }  // namespace sinklab::attention::detail
