@@ -306,13 +306,13 @@ static int cmd_attention(const Args& a) {
                 "' does not exist");
   const auto in = io::read_safetensors(input);
   // Every tensor the command reads; anything else in the file (a misspelt 'dout', say) would be silently ignored.
-  static const std::vector<std::string> known = {"q",      "k",           "v",         "dout", "g_in",
-                                                 "g_out",  "norm_weight", "norm_bias", "sink", "k_slot",
-                                                 "v_slot", "mlp_w1",      "mlp_w2"};
+  std::vector<std::string> known = {"q", "k", "v", "dout"};
+  for (const std::string_view key : attention::all_param_keys()) known.emplace_back(key);
+  std::string known_list;
+  for (const auto& n : known) known_list += (known_list.empty() ? "" : ", ") + n;
   for (const auto& [name, e] : in.tensors)
     SINKLAB_CHECK(std::find(known.begin(), known.end(), name) != known.end(), input.string(), ": unknown tensor '",
-                  name, "'", io::did_you_mean(known, name), " (known: q, k, v, dout, g_in, g_out, norm_weight, ",
-                  "norm_bias, sink, k_slot, v_slot, mlp_w1, mlp_w2)");
+                  name, "'", io::did_you_mean(known, name), " (known: ", known_list, ")");
   auto tensor = [&](const std::string& name) -> Tensor<float> {
     if (!in.tensors.count(name)) return {};
     const auto& e = in.tensors.at(name);
@@ -357,42 +357,25 @@ static int cmd_attention(const Args& a) {
   p.B = int(B), p.H = int(H), p.Hkv = int(Hkv), p.S = int(S), p.D = int(D);
   p.window = w;
   attention::check_shape(p);
-  const auto& tr = op.traits();
-  // Every optional tensor: whether this variant uses it, and the one shape it must have. A tensor the variant does
-  // not use is an error rather than a silent all-zero gradient.
-  struct Optional {
-    const char* name;
-    bool used;
-    Shape shape;
-  };
-  const Optional optional[] = {
-      {"g_in", tr.in_gate, {B, H, S}},
-      {"g_out", tr.out_gate, tr.out_gate_elementwise ? Shape{B, H, S, D} : Shape{B, H, S}},
-      {"norm_weight", tr.norm_weight, {D}},
-      {"norm_bias", tr.norm_bias, {D}},
-      {"sink", tr.sink_logit, {H}},
-      {"k_slot", k_slot.defined(), {H, D}},
-      {"v_slot", v_slot.defined(), {H, D}},
-      {"mlp_w1", tr.mlp, {D, D}},
-      {"mlp_w2", tr.mlp, {D, D}},
-  };
+  // The variant's own tensors (its list, Note [parameter lists]): each must be there with its one shape, and a
+  // tensor the variant does not take is an error rather than a silent all-zero gradient. The slots are in the list
+  // (their presence set the window above), so they are checked here too.
   std::map<std::string, Tensor<float>> extra;
-  for (const auto& o : optional) {
-    extra[o.name] = tensor(o.name);
-    const Tensor<float>& t = extra[o.name];
-    SINKLAB_CHECK(!o.used || t.defined(), "variant '", op.name(), "' needs tensor '", o.name, "' of shape ",
-                  to_string(o.shape), " in ", input.string());
-    SINKLAB_CHECK(o.used || !t.defined(), input.string(), ": tensor '", o.name, "' is not used by variant '", op.name(),
-                  "'; remove it");
-    if (t.defined())
-      SINKLAB_CHECK(t.shape() == o.shape, input.string(), ": tensor '", o.name, "' has shape ", to_string(t.shape()),
-                    "; variant '", op.name(), "' expects ", to_string(o.shape));
+  attention::Inputs<float> inputs{q.data(), k.data(), v.data()};
+  for (const attention::ParamSpec& s : op.params()) {
+    const std::string name(s.key);
+    const Shape shape = s.shape(B, H, S, D);
+    extra[name] = tensor(name);
+    const Tensor<float>& t = extra[name];
+    SINKLAB_CHECK(t.defined(), "variant '", op.name(), "' needs tensor '", name, "' of shape ", to_string(shape),
+                  " in ", input.string());
+    SINKLAB_CHECK(t.shape() == shape, input.string(), ": tensor '", name, "' has shape ", to_string(t.shape()),
+                  "; variant '", op.name(), "' expects ", to_string(shape));
+    inputs.set(s, t.data());
   }
-  auto ptr = [](const Tensor<float>& t) -> const float* { return t.defined() ? t.data() : nullptr; };
-  const attention::Inputs<float> inputs{q.data(), k.data(), v.data(), ptr(extra["g_in"]), ptr(extra["g_out"]),
-                                        ptr(extra["norm_weight"]), ptr(extra["norm_bias"]), ptr(extra["sink"]),
-                                        ptr(extra["k_slot"]), ptr(extra["v_slot"]), ptr(extra["mlp_w1"]),
-                                        ptr(extra["mlp_w2"])};
+  for (const auto& [name, t] : in.tensors)
+    SINKLAB_CHECK(name == "q" || name == "k" || name == "v" || name == "dout" || extra.count(name), input.string(),
+                  ": tensor '", name, "' is not used by variant '", op.name(), "'; remove it");
   Tensor<float> o(q.shape()), rmax({q.size(0), q.size(1), q.size(2)}), rsum(rmax.shape()), pre(q.shape());
   attention::Outputs<float> outs{o.data(), {rmax.data(), rsum.data(), pre.data()}};
   op.forward(p, inputs, outs);
@@ -407,11 +390,11 @@ static int cmd_attention(const Args& a) {
     g["dq"] = Tensor<float>(q.shape());
     g["dk"] = Tensor<float>(k.shape());
     g["dv"] = Tensor<float>(v.shape());
-    for (const auto& [n, t] : extra)
-      if (t.defined()) g["d" + n] = Tensor<float>(t.shape());
-    auto gp = [&](const std::string& n) -> float* { return g.count(n) ? g[n].data() : nullptr; };
-    attention::Grads<float> grads{gp("dq"), gp("dk"), gp("dv"), gp("dg_in"), gp("dg_out"), gp("dnorm_weight"),
-                                  gp("dnorm_bias"), gp("dsink"), gp("dk_slot"), gp("dv_slot"), gp("dmlp_w1"), gp("dmlp_w2")};
+    attention::Grads<float> grads{g["dq"].data(), g["dk"].data(), g["dv"].data()};
+    for (const attention::ParamSpec& s : op.params()) {
+      Tensor<float>& t = g["d" + std::string(s.key)] = Tensor<float>(extra[std::string(s.key)].shape());
+      grads.set(s, t.data());
+    }
     op.backward(p, inputs, outs.saved, dout.data(), grads);
     for (auto& [n, t] : g) result.tensors[n] = train::to_entry(t);
   }

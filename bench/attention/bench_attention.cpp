@@ -16,11 +16,21 @@ namespace attn = sinklab::attention;
 
 namespace {
 
+// Mean and spread of a declared tensor's bench values: gates near 0.5, a norm weight near 1, sink logits N(0, 1),
+// the rest small.
+std::pair<float, float> bench_values(const attn::ParamSpec& s) {
+  if (s.source == attn::Source::activation) return {0.5f, 0.1f};
+  if (s.init == attn::Init::ones) return {1.f, 0.1f};
+  if (s.extent == attn::Extent::head) return {0.f, 1.f};
+  return {0.f, 0.1f};
+}
+
 struct Buffers {
   attn::AttentionParams<float> p;
-  std::vector<float> q, k, v, g_in, g_out, nw, nb, sink, w1, w2, dout;
+  std::vector<float> q, k, v, dout;
   std::vector<float> qf, kf, qh, kh;  // feature kernels: φ(q), φ(k), the MLP's hidden rows, kept for the backward
-  std::vector<float> o, m, l, u, dq, dk, dv, dg_in, dg_out, dnw, dnb, dsink, dw1, dw2;
+  std::vector<float> o, m, l, u, dq, dk, dv;
+  std::vector<std::vector<float>> extra, dextra;  // the variant's own tensors and their gradients, in its list's order
   attn::Inputs<float> in;
   attn::Outputs<float> out;
   attn::Grads<float> g;
@@ -36,24 +46,22 @@ struct Buffers {
     };
     const auto& t = a.traits();
     q = fill(p.q_size()), k = fill(p.kv_size()), v = fill(p.kv_size()), dout = fill(p.q_size());
-    if (t.in_gate) g_in = fill(p.row_count(), 0.5f, 0.1f);
-    if (t.out_gate) g_out = fill(p.row_count() * (t.out_gate_elementwise ? D : 1), 0.5f, 0.1f);
-    if (t.norm_weight) nw = fill(D, 1.f, 0.1f);
-    if (t.norm_bias) nb = fill(D, 0.f, 0.1f);
-    if (t.sink_logit) sink = fill(H);
-    if (t.mlp) w1 = fill(std::size_t(D) * D, 0.f, 0.1f), w2 = fill(std::size_t(D) * D, 0.f, 0.1f);
+    const auto specs = a.params();
+    for (const auto& s : specs) {
+      const auto [mean, sd] = bench_values(s);
+      extra.push_back(fill(s.numel(B, H, S, D), mean, sd));
+      dextra.emplace_back(extra.back().size());
+    }
     auto z = [](std::size_t n) { return std::vector<float>(n); };
     o = z(p.q_size()), u = z(p.q_size()), m = z(p.row_count()), l = z(p.row_count());
-    dq = z(p.q_size()), dk = z(p.kv_size()), dv = z(p.kv_size()), dg_in = z(g_in.size()), dg_out = z(g_out.size());
-    dnw = z(nw.size()), dnb = z(nb.size()), dsink = z(sink.size()), dw1 = z(w1.size()), dw2 = z(w2.size());
+    dq = z(p.q_size()), dk = z(p.kv_size()), dv = z(p.kv_size());
     auto ptr = [](std::vector<float>& x) { return x.empty() ? nullptr : x.data(); };
-    in = {q.data(), k.data(),  v.data(), ptr(g_in), ptr(g_out), ptr(nw),
-          ptr(nb),  ptr(sink), nullptr,  nullptr,   ptr(w1),    ptr(w2)};
+    in = {q.data(), k.data(), v.data()};
+    g = {dq.data(), dk.data(), dv.data()};
+    for (std::size_t i = 0; i < specs.size(); ++i) in.set(specs[i], extra[i].data()), g.set(specs[i], dextra[i].data());
     if (t.feature_kernel) qf = z(p.q_size()), kf = z(p.kv_size());
     if (t.mlp) qh = z(p.q_size()), kh = z(p.kv_size());
     out = {o.data(), {m.data(), l.data(), u.data(), ptr(qf), ptr(kf), ptr(qh), ptr(kh)}};
-    g = {dq.data(), dk.data(),  dv.data(), ptr(dg_in), ptr(dg_out), ptr(dnw),
-         ptr(dnb),  ptr(dsink), nullptr,   nullptr,    ptr(dw1),    ptr(dw2)};
   }
 };
 

@@ -1,11 +1,14 @@
 #pragma once
-// Test fixture for attention: random inputs for every pointer a variant may need, runners for the fused op and the
+// Test fixture for attention: random inputs for every tensor a variant takes, runners for the fused op and the
 // reference through AnyAttention, and a comparison of all outputs and gradients.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sinklab/attention.hpp"
@@ -15,17 +18,22 @@ namespace sinklab::test {
 
 namespace attn = sinklab::attention;
 
+// The handle's own tensors (its list less what its window leaves out, Note [parameter lists]) are `extra`, by key;
+// the fixture never names them, so a new policy's tensors are filled, passed and compared with no edit here.
 template <class T>
 struct Problem {
   attn::AttentionParams<T> p;
-  std::vector<T> q, k, v, g_in, g_out, nw, nb, sink, ks, vs, w1, w2, dout;
+  std::vector<T> q, k, v, dout;
+  std::vector<attn::ParamSpec> specs;
+  std::map<std::string, std::vector<T>, std::less<>> extra;
+
+  const std::vector<T>& at(std::string_view key) const { return extra.find(key)->second; }
+  std::vector<T>& at(std::string_view key) { return extra.find(key)->second; }
+  bool has(std::string_view key) const { return extra.count(key) > 0; }
 
   attn::Inputs<T> inputs() const {
-    attn::Inputs<T> in;
-    auto ptr = [](const std::vector<T>& x) { return x.empty() ? nullptr : x.data(); };
-    in.q = ptr(q), in.k = ptr(k), in.v = ptr(v), in.g_in = ptr(g_in), in.g_out = ptr(g_out);
-    in.norm_weight = ptr(nw), in.norm_bias = ptr(nb), in.sink_logit = ptr(sink);
-    in.k_slot = ptr(ks), in.v_slot = ptr(vs), in.mlp_w1 = ptr(w1), in.mlp_w2 = ptr(w2);
+    attn::Inputs<T> in{q.data(), k.data(), v.data()};
+    for (const auto& s : specs) in.set(s, at(s.key).data());
     return in;
   }
 
@@ -34,11 +42,24 @@ struct Problem {
     Problem<U> r;
     r.p.B = p.B, r.p.H = p.H, r.p.Hkv = p.Hkv, r.p.S = p.S, r.p.D = p.D, r.p.scale = U(p.scale), r.p.window = p.window;
     auto c = [](const std::vector<T>& x) { return std::vector<U>(x.begin(), x.end()); };
-    r.q = c(q), r.k = c(k), r.v = c(v), r.g_in = c(g_in), r.g_out = c(g_out), r.nw = c(nw), r.nb = c(nb);
-    r.sink = c(sink), r.ks = c(ks), r.vs = c(vs), r.w1 = c(w1), r.w2 = c(w2), r.dout = c(dout);
+    r.q = c(q), r.k = c(k), r.v = c(v), r.dout = c(dout), r.specs = specs;
+    for (const auto& [key, x] : extra) r.extra[key] = c(x);
     return r;
   }
 };
+
+// Values for one declared tensor, by what it is: gates in (0.1, 0.9); a norm weight near 1; keys (slot keys) at
+// the scores' gain; linear maps at 1/√D; everything else N(0, 1) (a norm bias N(0, 0.2²)).
+template <class Normal, class Uniform>
+auto draw_param(const attn::ParamSpec& s, std::size_t n, int D, double qk_gain, Normal& normal, Uniform& uniform) {
+  if (s.source == attn::Source::activation) return uniform(n);
+  switch (s.init) {
+    case attn::Init::ones: return normal(n, 0.2, 1.0);
+    case attn::Init::linear: return normal(n, 1.0 / std::sqrt(double(D)));
+    case attn::Init::slot_normal: return normal(n, s.presence == attn::Presence::key_slot ? qk_gain : 1.0);
+    default: return normal(n, s.extent == attn::Extent::dim ? 0.2 : 1.0);
+  }
+}
 
 // qk_gain multiplies q and k (large scores for the stability tests).
 template <class T, class U>
@@ -59,21 +80,12 @@ Problem<T> make_problem(const attn::AnyAttention<U>& a, int B, int H, int Hkv, i
   };
   Problem<T> pr;
   pr.p.B = B, pr.p.H = H, pr.p.Hkv = Hkv, pr.p.S = S, pr.p.D = D, pr.p.window = a.window();
-  const auto& t = a.traits();
   pr.q = normal(pr.p.q_size(), qk_gain);
   pr.k = normal(pr.p.kv_size(), qk_gain);
   pr.v = normal(pr.p.kv_size(), 1.0);
-  if (t.in_gate) pr.g_in = uniform(pr.p.row_count());
-  if (t.out_gate) pr.g_out = uniform(pr.p.row_count() * (t.out_gate_elementwise ? D : 1));
-  if (t.norm_weight) pr.nw = normal(D, 0.2, 1.0);
-  if (t.norm_bias) pr.nb = normal(D, 0.2);
-  if (t.sink_logit) pr.sink = normal(H, 1.0);
-  if (a.window().slot != attn::SlotKind::none) pr.ks = normal(std::size_t(H) * D, qk_gain);
-  if (a.window().slot == attn::SlotKind::kv) pr.vs = normal(std::size_t(H) * D, 1.0);
-  if (t.mlp) {
-    pr.w1 = normal(std::size_t(D) * D, 1.0 / std::sqrt(double(D)));
-    pr.w2 = normal(std::size_t(D) * D, 1.0 / std::sqrt(double(D)));
-  }
+  pr.specs = a.params();
+  for (const auto& s : pr.specs)
+    pr.extra[std::string(s.key)] = draw_param(s, s.numel(B, H, S, D), D, qk_gain, normal, uniform);
   pr.dout = normal(pr.p.q_size(), 1.0);
   return pr;
 }
@@ -81,17 +93,20 @@ Problem<T> make_problem(const attn::AnyAttention<U>& a, int B, int H, int Hkv, i
 template <class T>
 struct Result {
   std::vector<T> o, m, l, u;
-  std::vector<T> dq, dk, dv, dg_in, dg_out, dnw, dnb, dsink, dks, dvs, dw1, dw2;
+  std::vector<T> dq, dk, dv;
+  std::vector<attn::ParamSpec> specs;
+  std::map<std::string, std::vector<T>, std::less<>> dextra;  // by the input's key
   std::vector<T> qf, kf, qh, kh;  // Saved's optional feature cache (empty: not kept)
+
+  const std::vector<T>& grad(std::string_view key) const { return dextra.find(key)->second; }
 
   void size_like(const Problem<T>& pr) {
     const auto& p = pr.p;
     o.assign(p.q_size(), T(0)), u.assign(p.q_size(), T(0)), m.assign(p.row_count(), T(0)),
         l.assign(p.row_count(), T(0));
     dq.assign(pr.q.size(), T(0)), dk.assign(pr.k.size(), T(0)), dv.assign(pr.v.size(), T(0));
-    dg_in.assign(pr.g_in.size(), T(0)), dg_out.assign(pr.g_out.size(), T(0)), dnw.assign(pr.nw.size(), T(0));
-    dnb.assign(pr.nb.size(), T(0)), dsink.assign(pr.sink.size(), T(0)), dks.assign(pr.ks.size(), T(0));
-    dvs.assign(pr.vs.size(), T(0)), dw1.assign(pr.w1.size(), T(0)), dw2.assign(pr.w2.size(), T(0));
+    specs = pr.specs;
+    for (const auto& [key, x] : pr.extra) dextra[key].assign(x.size(), T(0));
   }
   // Keep φ(q), φ(k) (and the MLP's hidden rows) between forward and backward, as nn::fused_attention does.
   void keep_features(const attn::VariantTraits& t, const Problem<T>& pr) {
@@ -103,21 +118,18 @@ struct Result {
     return {o.data(), {m.data(), l.data(), u.data(), ptr(qf), ptr(kf), ptr(qh), ptr(kh)}};
   }
   attn::Grads<T> grads() {
-    auto ptr = [](std::vector<T>& x) { return x.empty() ? nullptr : x.data(); };
-    attn::Grads<T> g;
-    g.dq = ptr(dq), g.dk = ptr(dk), g.dv = ptr(dv), g.dg_in = ptr(dg_in), g.dg_out = ptr(dg_out);
-    g.dnorm_weight = ptr(dnw), g.dnorm_bias = ptr(dnb), g.dsink_logit = ptr(dsink), g.dk_slot = ptr(dks);
-    g.dv_slot = ptr(dvs), g.dmlp_w1 = ptr(dw1), g.dmlp_w2 = ptr(dw2);
+    attn::Grads<T> g{dq.data(), dk.data(), dv.data()};
+    for (const auto& s : specs) g.set(s, dextra.find(s.key)->second.data());
     return g;
   }
-  // (name, values) of every gradient present
+  // (name, values) of every gradient, in the list's order
   std::vector<std::pair<std::string, const std::vector<T>*>> grad_list() const {
     std::vector<std::pair<std::string, const std::vector<T>*>> r{{"dq", &dq}, {"dk", &dk}, {"dv", &dv}};
-    auto add = [&](const char* n, const std::vector<T>& x) {
-      if (!x.empty()) r.emplace_back(n, &x);
-    };
-    add("dg_in", dg_in), add("dg_out", dg_out), add("dnorm_weight", dnw), add("dnorm_bias", dnb);
-    add("dsink_logit", dsink), add("dk_slot", dks), add("dv_slot", dvs), add("dmlp_w1", dw1), add("dmlp_w2", dw2);
+    for (const auto& s : specs) {
+      std::string name = "d";  // (not "d" + key: GCC 12 warns falsely on that -Wrestrict)
+      name += s.key;
+      r.emplace_back(name, &grad(s.key));
+    }
     return r;
   }
 };

@@ -22,7 +22,7 @@ std::vector<double> divs_materialised(const Problem<double>& pr, bool gated) {
     for (int h = 0; h < p.H; ++h)
       for (int i = 0; i < p.S; ++i) {
         const std::size_t ri = (std::size_t(b) * p.H + h) * p.S + i;
-        const double g = gated ? pr.g_out[ri] : 1.0;
+        const double g = gated ? pr.at("g_out")[ri] : 1.0;
         for (int j = 0; j <= i; ++j) {
           double s = 0;
           for (int d = 0; d < p.D; ++d) s += pr.q[ri * p.D + d] * pr.k[((std::size_t(b) * p.Hkv) * p.S + j) * p.D + d];
@@ -63,7 +63,7 @@ TEST_CASE("an out gate before L2 cancels: gated_softmax_out_gate_L2norm_nodivS_n
   check_rel(gated.dq, plain.dq, 1e-9, "dq");
   check_rel(gated.dk, plain.dk, 1e-9, "dk");
   check_rel(gated.dv, plain.dv, 1e-9, "dv");
-  for (double g : gated.dg_out) REQUIRE(std::abs(g) < 1e-9);  // the gate has no effect, so no gradient
+  for (double g : gated.grad("g_out")) REQUIRE(std::abs(g) < 1e-9);  // the gate has no effect, so no gradient
   // the post-norm gate does not cancel
   const auto post = fused("gated_softmax_post_out_gate_L2norm_nodivS_noclamp", pr);
   double diff = 0;

@@ -1,5 +1,7 @@
 // Central finite differences in double of the fused op, for every registered variant and every input it has
 // (q, k, v, gates, norm weight/bias, sink logit, slots, MLP weights), under causal, sliding-window and prefix masks.
+#include <tuple>
+
 #include "problem.hpp"
 
 using namespace sinklab::test;
@@ -14,36 +16,19 @@ double loss(const attn::AnyAttention<double>& a, const Problem<double>& pr) {
   return s;
 }
 
-// One (input, gradient) pair: member pointers into Problem and Result.
-struct Slot {
-  const char* name;
-  std::vector<double> Problem<double>::*in;
-  std::vector<double> Result<double>::*grad;
-};
-const Slot slots[] = {{"q", &Problem<double>::q, &Result<double>::dq},
-                      {"k", &Problem<double>::k, &Result<double>::dk},
-                      {"v", &Problem<double>::v, &Result<double>::dv},
-                      {"g_in", &Problem<double>::g_in, &Result<double>::dg_in},
-                      {"g_out", &Problem<double>::g_out, &Result<double>::dg_out},
-                      {"norm_weight", &Problem<double>::nw, &Result<double>::dnw},
-                      {"norm_bias", &Problem<double>::nb, &Result<double>::dnb},
-                      {"sink_logit", &Problem<double>::sink, &Result<double>::dsink},
-                      {"k_slot", &Problem<double>::ks, &Result<double>::dks},
-                      {"v_slot", &Problem<double>::vs, &Result<double>::dvs},
-                      {"mlp_w1", &Problem<double>::w1, &Result<double>::dw1},
-                      {"mlp_w2", &Problem<double>::w2, &Result<double>::dw2}};
-
 void gradcheck(const attn::AnyAttention<double>& a, std::uint64_t seed) {
   auto pr = make_problem<double>(a, 1, 2, 1, 7, 4, seed);
-  const auto analytic = run_fused(a, pr);
-  for (const auto& sl : slots) {
-    auto& x = pr.*(sl.in);
-    const auto& g = analytic.*(sl.grad);
-    if (x.empty()) continue;
+  auto analytic = run_fused(a, pr);
+  // q, k, v and every tensor of the variant's list (Note [parameter lists]), each with its gradient
+  std::vector<std::tuple<std::string, std::vector<double>*, const std::vector<double>*>> inputs{
+      {"q", &pr.q, &analytic.dq}, {"k", &pr.k, &analytic.dk}, {"v", &pr.v, &analytic.dv}};
+  for (const auto& s : pr.specs) inputs.emplace_back(std::string(s.key), &pr.at(s.key), &analytic.grad(s.key));
+  for (const auto& [n, xp, gp] : inputs) {
+    auto& x = *xp;
+    const auto& g = *gp;
     // A detached denominator is, by definition, not the derivative of the forward: finite differences see the
     // denominator move with q, k (and what feeds them). Those gradients are checked against the reference and the
     // explicit formula in test_equivalence.cpp; v, gates and norms do not reach the denominator.
-    const std::string n = sl.name;
     if (a.traits().detached_denominator && (n == "q" || n == "k" || n == "k_slot" || n.rfind("mlp", 0) == 0)) continue;
     std::vector<double> fd(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -55,7 +40,7 @@ void gradcheck(const attn::AnyAttention<double>& a, std::uint64_t seed) {
       x[i] = x0;
       fd[i] = (lp - lm) / (2 * h);
     }
-    check_rel(g, fd, 2e-5, describe(a, 7, 4) + " d" + sl.name + " vs finite differences");
+    check_rel(g, fd, 2e-5, describe(a, 7, 4) + " d" + n + " vs finite differences");
   }
 }
 

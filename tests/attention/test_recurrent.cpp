@@ -53,7 +53,7 @@ TEST_CASE("recurrent form with an input gate == quadratic form", "[attention][re
   // a registered in-gated variant sizes the problem (g_in, dg_in); the composed type runs on it
   const auto sizing = attn::AnyAttention<double>::create("gated_softmax_no_out_gate_no_norm");
   const auto pd = make_problem<double>(sizing, 2, 4, 2, 130, 32, 21);
-  REQUIRE(!pd.g_in.empty());
+  REQUIRE(pd.has("g_in"));
   const auto in = pd.inputs();
   Result<double> quad, rec;
   quad.size_like(pd);
@@ -66,7 +66,7 @@ TEST_CASE("recurrent form with an input gate == quadratic form", "[attention][re
   attn::recurrent_backward<Gated, double>(pd.p, in, orc.saved, pd.dout.data(), gr);
   check_result(rec, quad, 1e-10, "EluPlus1 + in gate, recurrent vs quadratic");
   double gate_grad = 0;
-  for (double x : rec.dg_in) gate_grad += std::abs(x);
+  for (double x : rec.grad("g_in")) gate_grad += std::abs(x);
   CHECK(gate_grad > 0);  // the gate gradient is really there, not zeros on both sides
 }
 
@@ -118,13 +118,13 @@ TEST_CASE("feature cache: kept φ(q), φ(k) give the backward the recomputed gra
       for (std::size_t r = 0; r < x.size() / D; ++r)
         for (int e = 0; e < D; ++e) {
           double acc = 0;
-          for (int d = 0; d < D; ++d) acc += pd.w1[std::size_t(e) * D + d] * x[r * D + d];
+          for (int d = 0; d < D; ++d) acc += pd.at("mlp_w1")[std::size_t(e) * D + d] * x[r * D + d];
           want_h[r * D + e] = std::max(acc, 0.0);
         }
       for (std::size_t r = 0; r < x.size() / D; ++r)
         for (int e = 0; e < D; ++e) {
           double acc = 0;
-          for (int d = 0; d < D; ++d) acc += pd.w2[std::size_t(e) * D + d] * want_h[r * D + d];
+          for (int d = 0; d < D; ++d) acc += pd.at("mlp_w2")[std::size_t(e) * D + d] * want_h[r * D + d];
           want_phi[r * D + e] = acc;
         }
       check_rel(hid, want_h, 1e-12, what + " kept hidden " + which);
@@ -148,7 +148,9 @@ TEST_CASE("feature cache: kept φ(q), φ(k) give the backward the recomputed gra
     auto out2 = no_hidden.outputs();
     auto g2 = no_hidden.grads();
     a.backward(pd.p, in, out2.saved, pd.dout.data(), g2);
-    CHECK(sum_abs_diff(no_hidden.dw2, kept.dw2) > 1e-3 * sum_abs_diff(kept.dw2, std::vector<double>(kept.dw2.size())));
+    const auto& kept_dw2 = kept.grad("mlp_w2");
+    CHECK(sum_abs_diff(no_hidden.grad("mlp_w2"), kept_dw2) >
+          1e-3 * sum_abs_diff(kept_dw2, std::vector<double>(kept_dw2.size())));
   }
 
   // The recurrent forward fills the same cache.

@@ -119,7 +119,7 @@ TEST_CASE("probe weights follow DESIGN §4", "[attention][weights]") {
     // column 0 is exp(s_slot)/Σ
     const double scale = 1.0 / std::sqrt(8.0);
     double s_slot = 0, denom = 0;
-    for (int d = 0; d < 8; ++d) s_slot += pd.q[d] * pd.ks[d];
+    for (int d = 0; d < 8; ++d) s_slot += pd.q[d] * pd.at("k_slot")[d];
     s_slot *= scale;
     double s0 = 0;
     for (int d = 0; d < 8; ++d) s0 += pd.q[d] * pd.k[d];

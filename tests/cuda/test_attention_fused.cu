@@ -126,10 +126,7 @@ struct DeviceProblem {
   }
   explicit DeviceProblem(const Problem<float>& pr) {
     in.q = keep(to_device(pr.q)), in.k = keep(to_device(pr.k)), in.v = keep(to_device(pr.v));
-    in.g_in = keep(to_device(pr.g_in)), in.g_out = keep(to_device(pr.g_out));
-    in.norm_weight = keep(to_device(pr.nw)), in.norm_bias = keep(to_device(pr.nb));
-    in.sink_logit = keep(to_device(pr.sink)), in.k_slot = keep(to_device(pr.ks)), in.v_slot = keep(to_device(pr.vs));
-    in.mlp_w1 = keep(to_device(pr.w1)), in.mlp_w2 = keep(to_device(pr.w2));
+    for (const auto& sp : pr.specs) in.set(sp, keep(to_device(pr.at(sp.key))));  // the variant's own tensors
     dout = keep(to_device(pr.dout));
     const auto& p = pr.p;
     out.o = keep(device_nan<float>(p.q_size()));
@@ -137,11 +134,8 @@ struct DeviceProblem {
     out.saved.row_sum = keep(device_nan<float>(p.row_count()));
     out.saved.pre_norm = keep(device_nan<float>(p.q_size()));
     g.dq = keep(device_nan<float>(pr.q.size())), g.dk = keep(device_nan<float>(pr.k.size()));
-    g.dv = keep(device_nan<float>(pr.v.size())), g.dg_in = keep(device_nan<float>(pr.g_in.size()));
-    g.dg_out = keep(device_nan<float>(pr.g_out.size())), g.dnorm_weight = keep(device_nan<float>(pr.nw.size()));
-    g.dnorm_bias = keep(device_nan<float>(pr.nb.size())), g.dsink_logit = keep(device_nan<float>(pr.sink.size()));
-    g.dk_slot = keep(device_nan<float>(pr.ks.size())), g.dv_slot = keep(device_nan<float>(pr.vs.size()));
-    g.dmlp_w1 = keep(device_nan<float>(pr.w1.size())), g.dmlp_w2 = keep(device_nan<float>(pr.w2.size()));
+    g.dv = keep(device_nan<float>(pr.v.size()));
+    for (const auto& sp : pr.specs) g.set(sp, keep(device_nan<float>(pr.at(sp.key).size())));
   }
   DeviceProblem(const DeviceProblem&) = delete;
   DeviceProblem& operator=(const DeviceProblem&) = delete;
@@ -154,10 +148,8 @@ struct DeviceProblem {
     r.size_like(pr);
     to_host(r.o, out.o), to_host(r.m, out.saved.row_max), to_host(r.l, out.saved.row_sum);
     to_host(r.u, out.saved.pre_norm);
-    to_host(r.dq, g.dq), to_host(r.dk, g.dk), to_host(r.dv, g.dv), to_host(r.dg_in, g.dg_in);
-    to_host(r.dg_out, g.dg_out), to_host(r.dnw, g.dnorm_weight), to_host(r.dnb, g.dnorm_bias);
-    to_host(r.dsink, g.dsink_logit), to_host(r.dks, g.dk_slot), to_host(r.dvs, g.dv_slot);
-    to_host(r.dw1, g.dmlp_w1), to_host(r.dw2, g.dmlp_w2);
+    to_host(r.dq, g.dq), to_host(r.dk, g.dk), to_host(r.dv, g.dv);
+    for (const auto& sp : pr.specs) to_host(r.dextra.find(sp.key)->second, g[sp]);
     return r;
   }
 };
@@ -260,8 +252,12 @@ void run_case(const attn::AnyAttention<float>& a, const Shape& sh, std::uint64_t
   };
   Problem<float> pr = make_problem<float>(a, sh.B, sh.H, sh.Hkv, sh.S, sh.D, seed);
   if (tc)  // bf16-representable q, k, v: the tensor-core scores then match the CPU's to fp32 summation order
-    for (auto* x : {&pr.q, &pr.k, &pr.v, &pr.ks, &pr.vs})
+    for (auto* x : {&pr.q, &pr.k, &pr.v})
       for (auto& e : *x) e = round_bf16(e);
+  if (tc)  // and the slots', which the tiles read as keys and values
+    for (const char* key : {"k_slot", "v_slot"})
+      if (pr.has(key))
+        for (auto& e : pr.at(key)) e = round_bf16(e);
   const Result<float> want = run_fused(a, pr);  // the CPU fused op
   const Result<double> ref = run_fused(a, pr.cast<double>());  // and in float64, for the conditioning
   const CudaOps ops = cuda_ops(a.index());
@@ -290,8 +286,27 @@ void run_case(const attn::AnyAttention<float>& a, const Shape& sh, std::uint64_t
     for (int d = 0; d < sh.D; ++d) t += std::abs(double(pr.dout[r * sh.D + d]) * want.o[r * sh.D + d]);
     terms = std::max(terms, t);
   }
+  // θ of a query-scaled kernel (Note [query scale]): dθ_h = Σ_{b,i,d} q'·dq' cancels, and the tensor cores round
+  // q' = e^θ q to bf16 (q itself is bf16 here, q' is not), moving every score by up to 2⁻⁹ of itself. So its bound
+  // is relative to the sum of the terms' magnitudes, Σ |q·dq| (= Σ |q'·dq'|) per head, at 2⁻⁷ of it.
+  std::string theta_grad = "d";
+  theta_grad += a.traits().query_log_scale;
   for (std::size_t i = 0; i < g.size(); ++i) {
-    if (g[i].first == "dg_out" && cancels)
+    if (tc && !a.traits().query_log_scale.empty() && g[i].first == theta_grad) {
+      const std::size_t per_head = std::size_t(sh.S) * sh.D;
+      for (int h = 0; h < sh.H; ++h) {
+        double magnitude = 0;
+        for (int b = 0; b < sh.B; ++b)
+          for (std::size_t e = 0; e < per_head; ++e) {
+            const std::size_t at = (std::size_t(b) * sh.H + h) * per_head + e;
+            magnitude += std::abs(double(pr.q[at]) * want.dq[at]);
+          }
+        const double got_h = (*g[i].second)[h], want_h = (*w[i].second)[h];
+        INFO(what << " " << theta_grad << "[" << h << "]: got " << got_h << ", want " << want_h << ", Σ|q·dq| "
+                  << magnitude);
+        CHECK(std::abs(got_h - want_h) <= tol_tc * std::abs(want_h) + magnitude / 128);
+      }
+    } else if (g[i].first == "dg_out" && cancels)
       check_close(g[i].second->data(), w[i].second->data(), g[i].second->size(), tc ? tol_tc : tol_cancelling,
                   (tc ? cancel_floor_tc : cancel_floor) * terms, what + " dg_out (cancelling)");
     else

@@ -6,22 +6,29 @@
 //
 //     auto attn = AnyAttention<float>::create("softmax_sink", {.mask = MaskKind::sliding, .window = 128});
 //     attn.forward(params, inputs, outputs);  // params.window is taken from the handle
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "sinklab/attention/params.hpp"
+#include "sinklab/attention/query_scale.hpp"
 #include "sinklab/attention/variants.hpp"
 #include "sinklab/attention/weights.hpp"
 
 namespace sinklab::attention {
 
-// What the variant needs from its caller (which Inputs/Grads pointers to fill).
+// What the variant needs from its caller: its tensors beyond q, k, v (Note [parameter lists]; filter them with
+// present(spec, window)) and the flags that shape the caller's own work (gate projections, feature caches).
 struct VariantTraits {
+  std::span<const ParamSpec> params;
   bool in_gate, out_gate, out_gate_elementwise, out_gate_pre_norm;
-  bool norm_weight, norm_bias, sink_logit, mlp;
+  bool mlp;
   bool feature_kernel, has_recurrent_form, use_shift, detached_denominator;
   WeightsKind weights;
+  std::string_view query_log_scale;  // the key of θ when the kernel scales queries by e^{θ_h} (Note [query scale])
 };
 
 template <class T>
@@ -41,30 +48,45 @@ struct AttentionOps {
   AttentionOpsT<double> f64;
 };
 
+template <class K>
+constexpr std::string_view query_log_scale_key() {
+  if constexpr (kernel::ScalesQueries<K>)
+    return K::query_log_scale.key;
+  else
+    return {};
+}
+
 template <class V>
 constexpr VariantTraits traits_of() {
   using G = typename V::gate;
-  using Vec = typename V::vector_stage;
   using K = typename V::kernel;
   bool mlp = false;
   if constexpr (K::is_feature) mlp = K::phi_type::learnable;
-  return {G::has_in,
+  return {std::span<const ParamSpec>(V::params.data(), V::params.size()),
+          G::has_in,
           G::has_out,
           G::out_elementwise,
           G::out_pre_norm,
-          Vec::has_weight,
-          Vec::has_bias,
-          V::row_stage::uses_sink_logit,
           mlp,
           K::is_feature,
           V::has_recurrent_form,
           V::use_shift,
           V::detached_denominator,
-          weights_kind<V>()};
+          weights_kind<V>(),
+          query_log_scale_key<K>()};
 }
 
 // Ops of registry row `index` (defined in sinklab_attention_instances).
 const AttentionOps& attention_ops(std::size_t index);
+
+// Every key some registered variant takes beyond q, k, v, in registry order, each once.
+inline std::vector<std::string_view> all_param_keys() {
+  std::vector<std::string_view> keys;
+  for (std::size_t i = 0; i < variant_count; ++i)
+    for (const ParamSpec& s : attention_ops(i).traits.params)
+      if (std::find(keys.begin(), keys.end(), s.key) == keys.end()) keys.push_back(s.key);
+  return keys;
+}
 
 // One handle per dtype (float or double); cheap to copy, the ops table is static.
 template <class T>
@@ -82,6 +104,13 @@ class AnyAttention {
   const VariantTraits& traits() const { return ops_->traits; }
   const WindowSpec& window() const { return window_; }
   std::size_t index() const { return index_; }
+  // The tensors this handle's calls take beyond q, k, v: the variant's list, less what its window leaves out.
+  std::vector<ParamSpec> params() const {
+    std::vector<ParamSpec> out;
+    for (const ParamSpec& s : traits().params)
+      if (present(s, window_)) out.push_back(s);
+    return out;
+  }
 
   // In every call p.window is replaced by the handle's window (the handle is the single source of truth).
   void forward(AttentionParams<T> p, const Inputs<T>& in, Outputs<T>& out) const {

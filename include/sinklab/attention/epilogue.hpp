@@ -11,8 +11,10 @@
 #include <limits>
 #include <vector>
 
+#include "sinklab/attention/named_tensors.hpp"
 #include "sinklab/attention/params.hpp"
 #include "sinklab/attention/phi_rows_cpu.hpp"
+#include "sinklab/attention/query_scale_cpu.hpp"
 #include "sinklab/attention/row_epilogue.hpp"
 #include "sinklab/attention/variant.hpp"
 
@@ -35,12 +37,18 @@ void phi_backward_rows(const T* x, const T* dy, T* dx, long n, int D, const kern
 // What a Context does with Saved's optional feature buffers (params.hpp).
 enum class FeatureCache { none, fill, read };
 
+// The per-call context; its base holds the built-in policies' tensors (g_in, g_out, norm_w, norm_b, sink, k_slot,
+// v_slot, mlp_w1, mlp_w2), looked up once.
 template <class V, class T>
-struct Context {
+struct Context : NamedInputs<T> {
+  using NamedInputs<T>::g_out;
+  using NamedInputs<T>::sink;
+  using NamedInputs<T>::k_slot;
   using K = typename V::kernel;
   using Row = typename V::row_stage;
   using Vec = typename V::vector_stage;
   using G = typename V::gate;
+  static_assert(!scales_queries_v<V>, "a query-scaled kernel runs through the entry points (Note [query scale])");
 
   int B, H, Hkv, S, D, group;
   T scale;
@@ -63,24 +71,13 @@ struct Context {
   // there. Buffers left unset are mapped into the context's own storage either way.
   Context(const AttentionParams<T>& p, const Inputs<T>& inp, const Saved<T>& sv = {},
           FeatureCache cache = FeatureCache::none)
-      : B(p.B), H(p.H), Hkv(p.Hkv), S(p.S), D(p.D), group(p.H / p.Hkv), in(&inp) {
+      : NamedInputs<T>(inp), B(p.B), H(p.H), Hkv(p.Hkv), S(p.S), D(p.D), group(p.H / p.Hkv), in(&inp) {
     check_shape(p);
-    SINKLAB_CHECK(inp.q && inp.k && inp.v, "attention: q, k and v are required");
-    if constexpr (G::has_in)
-      SINKLAB_CHECK(inp.g_in, "attention: this variant has an input gate; g_in (B, H, S) is required");
-    if constexpr (G::has_out)
-      SINKLAB_CHECK(inp.g_out, "attention: this variant has an output gate; g_out (B, H, S",
-                    G::out_elementwise ? ", D" : "", ") is required");
-    if constexpr (Vec::has_weight) SINKLAB_CHECK(inp.norm_weight, "attention: ", Vec::name, " needs norm_weight (D)");
-    if constexpr (Vec::has_bias) SINKLAB_CHECK(inp.norm_bias, "attention: ", Vec::name, " needs norm_bias (D)");
-    if constexpr (Row::uses_sink_logit) SINKLAB_CHECK(inp.sink_logit, "attention: RowSumPlusSink needs sink_logit (H)");
-    if constexpr (K::is_feature) {
-      if constexpr (K::phi_type::learnable)
-        SINKLAB_CHECK(inp.mlp_w1 && inp.mlp_w2, "attention: the shared-MLP feature map needs mlp_w1, mlp_w2 (D, D)");
+    check_inputs(V::params, p, inp, "attention");
+    if constexpr (K::is_feature)
       SINKLAB_CHECK(p.window.bias == BiasKind::none,
                     "attention: score biases (ALiBi, relative buckets) act on scores; feature kernel '", K::name,
                     "' has none to add them to");
-    }
     scale =
         p.scale != T(0) ? p.scale : (K::scale_mode == ScaleMode::unit ? T(1) : T(1) / std::sqrt(static_cast<T>(p.D)));
     win = V::window::from(p.window, p.S);
@@ -89,12 +86,10 @@ struct Context {
     bias = make_bias_table<T>(p.window, H, S, p.alibi_slopes, p.bucket_table);
     slot = p.window.slot != SlotKind::none;
     slot_value = p.window.slot == SlotKind::kv;
-    if (slot) SINKLAB_CHECK(inp.k_slot, "attention: a sink slot needs k_slot (H, D)");
-    if (slot_value) SINKLAB_CHECK(inp.v_slot, "attention: a KV sink slot needs v_slot (H, D)");
-    phi = {inp.mlp_w1, inp.mlp_w2};
+    phi = {this->mlp_w1, this->mlp_w2};
     Q = inp.q;
     Kp = inp.k;
-    Ks = slot ? inp.k_slot : nullptr;
+    Ks = slot ? k_slot : nullptr;
     if constexpr (K::is_feature)
       map_all(sv, cache);
   }
@@ -132,7 +127,7 @@ struct Context {
     using Phi = typename K::phi_type;
     if (slot) {
       sf.resize(std::size_t(H) * D);
-      for (int h = 0; h < H; ++h) Phi::forward(in->k_slot + std::size_t(h) * D, sf.data() + std::size_t(h) * D, D, phi);
+      for (int h = 0; h < H; ++h) Phi::forward(k_slot + std::size_t(h) * D, sf.data() + std::size_t(h) * D, D, phi);
       Ks = sf.data();
     }
   }
@@ -141,7 +136,7 @@ struct Context {
   int n_of(int i) const { return win.count(i, S) + (slot ? 1 : 0); }
   T sink_of(int h) const {
     if constexpr (Row::uses_sink_logit)
-      return in->sink_logit[h];
+      return sink[h];
     else
       return T(0);
   }
@@ -149,7 +144,7 @@ struct Context {
   std::size_t row(int b, int h, int i) const { return (std::size_t(b) * H + h) * S + i; }
   const T* g_out_row(int b, int h, int i) const {
     if constexpr (G::has_out)
-      return in->g_out + row(b, h, i) * (G::out_elementwise ? D : 1);
+      return g_out + row(b, h, i) * (G::out_elementwise ? D : 1);
     else
       return nullptr;
   }
@@ -163,8 +158,8 @@ void row_forward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T
   r.D = c.D;
   r.m = m;
   r.g_out = c.g_out_row(b, h, i);
-  r.norm_w = c.in->norm_weight;
-  r.norm_b = c.in->norm_bias;
+  r.norm_w = c.norm_w;
+  r.norm_b = c.norm_b;
   row_epilogue_forward<V>(r, u, o);
 }
 
@@ -172,7 +167,7 @@ void row_forward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T
 template <class V, class T>
 void row_backward(const Context<V, T>& c, int b, int h, int i, const T* u, T m, T l, const T* dout, T* da, T& dl,
                   T* dg_out, T* dw, T* db, T& dsink) {
-  const RowEpilogue<T> r{c.D, c.n_of(i), m, l, c.sink_of(h), c.g_out_row(b, h, i), c.in->norm_weight, c.in->norm_bias};
+  const RowEpilogue<T> r{c.D, c.n_of(i), m, l, c.sink_of(h), c.g_out_row(b, h, i), c.norm_w, c.norm_b};
   row_epilogue_backward<V>(r, u, dout, da, dl, dg_out, dw, db, dsink);
 }
 

@@ -110,7 +110,7 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
   const T* Q = c.Q + c.row(b, h, i0) * D;
   const T* Kh = c.Kp + (std::size_t(b) * c.Hkv + hk) * S * D;
   const T* Vh = c.in->v + (std::size_t(b) * c.Hkv + hk) * S * D;
-  const T* gin = G::has_in ? c.in->g_in + c.row(b, h, 0) : nullptr;
+  const T* gin = G::has_in ? c.g_in + c.row(b, h, 0) : nullptr;
   constexpr T neg_inf = -std::numeric_limits<T>::infinity();
 
   RowMat<T> acc = RowMat<T>::Zero(R, D), Sm, P, Vg;
@@ -133,7 +133,7 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
       const T w = K::weight(s, m[r]);
       l[r] += K::mass(s, m[r]);
       if (c.slot_value)
-        acc.row(r) += w * Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(c.in->v_slot + std::size_t(h) * D, D);
+        acc.row(r) += w * Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(c.v_slot + std::size_t(h) * D, D);
     }
   }
   const int nkb = blocks(S, block_k);
@@ -221,8 +221,10 @@ void forward_block(const Context<V, T>& c, int b, int h, int ib, const Outputs<T
 
 }  // namespace detail
 
+// The fused op's bodies; the entry points fused_forward/fused_backward (end of file) apply a kernel's query scale
+// first (Note [query scale]).
 template <class V, class T>
-void fused_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out) {
+void fused_forward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out) {
   static_assert(is_variant_v<V>, "fused_forward<V, T>: V must be a sinklab::attention::Variant<K, N, G, W>");
   SINKLAB_CHECK(out.o && out.saved.row_max && out.saved.row_sum && out.saved.pre_norm,
                 "fused_forward: o, saved.row_max, saved.row_sum and saved.pre_norm are required");
@@ -262,7 +264,7 @@ void backward_kv_task(const Context<V, T>& c, int b, int hk, const Saved<T>& sv,
     dKacc.setZero(C, D);
     dVacc.setZero(C, D);
     for (int h = hk * c.group; h < (hk + 1) * c.group; ++h) {
-      const T* gin = G::has_in ? c.in->g_in + c.row(b, h, 0) : nullptr;
+      const T* gin = G::has_in ? c.g_in + c.row(b, h, 0) : nullptr;
       if constexpr (G::has_in) {
         Vg = Vt;
         for (int cc = 0; cc < C; ++cc) Vg.row(cc) *= gin[j0 + cc];
@@ -350,7 +352,7 @@ void sum_partials(const std::vector<T>& parts, int count, int width, T* dst) {
 }
 
 // The backward around stage B: (A) before it, (C) and (D) after. `stage_b(c, dA, dL, dQp, dKp)` fills dKp, g.dv and
-// g.dg_in and adds the key columns' share to dQp (which holds the slot's share from stage A); dQp/dKp are the
+// dg_in and adds the key columns' share to dQp (which holds the slot's share from stage A); dQp/dKp are the
 // gradients in feature space for feature kernels. The quadratic tiles (fused_backward) and the chunked recurrence
 // (recurrent_backward) are the two stage Bs.
 template <class V, class T, class StageB>
@@ -360,18 +362,11 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
   using G = typename V::gate;
   using Vec = typename V::vector_stage;
   using Row = typename V::row_stage;
-  SINKLAB_CHECK(dout && g.dq && g.dk && g.dv, "fused_backward: dout, dq, dk and dv are required");
+  SINKLAB_CHECK(dout, "fused_backward: dout is required");
   SINKLAB_CHECK(sv.row_max && sv.row_sum && sv.pre_norm, "fused_backward: the saved statistics are required");
   const detail::Context<V, T> c(p, in, sv, detail::FeatureCache::read);
-  if constexpr (G::has_in) SINKLAB_CHECK(g.dg_in, "fused_backward: dg_in is required (variant has an input gate)");
-  if constexpr (G::has_out) SINKLAB_CHECK(g.dg_out, "fused_backward: dg_out is required (variant has an output gate)");
-  if constexpr (Vec::has_weight) SINKLAB_CHECK(g.dnorm_weight, "fused_backward: dnorm_weight is required");
-  if constexpr (Vec::has_bias) SINKLAB_CHECK(g.dnorm_bias, "fused_backward: dnorm_bias is required");
-  if constexpr (Row::uses_sink_logit) SINKLAB_CHECK(g.dsink_logit, "fused_backward: dsink_logit is required");
-  if (c.slot) SINKLAB_CHECK(g.dk_slot, "fused_backward: dk_slot is required (window has a sink slot)");
-  if (c.slot_value) SINKLAB_CHECK(g.dv_slot, "fused_backward: dv_slot is required (window has a KV sink slot)");
-  if constexpr (kernel::has_learnable_phi<K>())
-    SINKLAB_CHECK(g.dmlp_w1 && g.dmlp_w2, "fused_backward: dmlp_w1 and dmlp_w2 are required");
+  check_grads(V::params, p, g, "fused_backward");
+  const NamedGrads<T> dn(g);  // the built-in policies' gradients (dg_in: stage B)
 
   const int B = p.B, H = p.H, S = p.S, D = p.D;
   const int BH = B * H;
@@ -401,7 +396,7 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
     T dsink = T(0);
     for (int i = 0; i < S; ++i) {
       const std::size_t ri = c.row(b, h, i);
-      T* dgo = G::has_out ? g.dg_out + ri * (G::out_elementwise ? D : 1) : nullptr;
+      T* dgo = G::has_out ? dn.g_out + ri * (G::out_elementwise ? D : 1) : nullptr;
       detail::row_backward(c, b, h, i, sv.pre_norm + ri * D, sv.row_max[ri], sv.row_sum[ri], dout + ri * D,
                            dA.data() + ri * D, dL[ri], dgo, dw, db, dsink);
       T* dq_row = dQp + ri * D;
@@ -413,7 +408,7 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
         for (int d = 0; d < D; ++d) s += q[d] * ks[d];
         s = s * c.scale + K::row_offset(c.n_of(i), c.S, T(0));
         if (c.slot_value) {
-          const T* vs = in.v_slot + std::size_t(h) * D;
+          const T* vs = c.v_slot + std::size_t(h) * D;
           for (int d = 0; d < D; ++d) dp += dA[ri * D + d] * vs[d];
           const T w = K::weight(s, mi);
           T* dvs = pvs.data() + std::size_t(bh) * D;
@@ -465,52 +460,73 @@ void backward_with(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
     if (c.slot) {  // slot keys went through φ too
       std::vector<T> tmp(D);
       for (int h = 0; h < H; ++h) {
-        Phi::backward(in.k_slot + std::size_t(h) * D, pks_sum.data() + std::size_t(h) * D, tmp.data(), D, c.phi,
+        Phi::backward(c.k_slot + std::size_t(h) * D, pks_sum.data() + std::size_t(h) * D, tmp.data(), D, c.phi,
                       sw1.data(), sw2.data());
         std::copy(tmp.begin(), tmp.end(), pks_sum.begin() + std::size_t(h) * D);
       }
     }
     if constexpr (Phi::learnable) {
-      detail::sum_partials(pw1, int(nchunks), D * D, g.dmlp_w1);
-      detail::sum_partials(pw2, int(nchunks), D * D, g.dmlp_w2);
+      detail::sum_partials(pw1, int(nchunks), D * D, dn.mlp_w1);
+      detail::sum_partials(pw2, int(nchunks), D * D, dn.mlp_w2);
       for (int e = 0; e < D * D; ++e) {
-        g.dmlp_w1[e] += sw1[e];
-        g.dmlp_w2[e] += sw2[e];
+        dn.mlp_w1[e] += sw1[e];
+        dn.mlp_w2[e] += sw2[e];
       }
     }
   }
 
   // (D) shared parameters
-  if constexpr (Vec::has_weight) detail::sum_partials(pw, BH, D, g.dnorm_weight);
-  if constexpr (Vec::has_bias) detail::sum_partials(pb, BH, D, g.dnorm_bias);
+  if constexpr (Vec::has_weight) detail::sum_partials(pw, BH, D, dn.norm_w);
+  if constexpr (Vec::has_bias) detail::sum_partials(pb, BH, D, dn.norm_b);
   if constexpr (Row::uses_sink_logit)
     for (int h = 0; h < H; ++h) {
-      g.dsink_logit[h] = T(0);
-      for (int b = 0; b < B; ++b) g.dsink_logit[h] += psink[std::size_t(b) * H + h];
+      dn.sink[h] = T(0);
+      for (int b = 0; b < B; ++b) dn.sink[h] += psink[std::size_t(b) * H + h];
     }
-  if (c.slot) std::copy(pks_sum.begin(), pks_sum.end(), g.dk_slot);
+  if (c.slot) std::copy(pks_sum.begin(), pks_sum.end(), dn.k_slot);
   if (c.slot_value)
     for (int h = 0; h < H; ++h)
       for (int d = 0; d < D; ++d) {
         T acc = T(0);
         for (int b = 0; b < B; ++b) acc += pvs[(std::size_t(b) * H + h) * D + d];
-        g.dv_slot[std::size_t(h) * D + d] = acc;
+        dn.v_slot[std::size_t(h) * D + d] = acc;
       }
 }
 
 }  // namespace detail
 
 template <class V, class T>
-void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g) {
+void fused_backward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout,
+                             Grads<T>& g) {
   static_assert(is_variant_v<V>, "fused_backward<V, T>: V must be a sinklab::attention::Variant<K, N, G, W>");
+  T* const dg_in = g[param::g_in];
   detail::backward_with<V>(p, in, sv, dout, g,
                            [&](const detail::Context<V, T>& c, const T* dA, const T* dL, T* dQp, T* dKp) {
                              // key blocks, owned per (b, kv head)
                              const int BHkv = p.B * p.Hkv;
 #pragma omp parallel for schedule(dynamic, 1)
                              for (int t = 0; t < BHkv; ++t)
-                               detail::backward_kv_task(c, t / p.Hkv, t % p.Hkv, sv, dA, dL, dQp, dKp, g.dv, g.dg_in);
+                               detail::backward_kv_task(c, t / p.Hkv, t % p.Hkv, sv, dA, dL, dQp, dKp, g.dv, dg_in);
                            });
+}
+
+// fused_forward<V, T>(p, in, out): o and the saved statistics; fused_backward<V, T>(p, in, saved, dout, g): every
+// gradient, overwritten (params.hpp has the contracts).
+template <class V, class T>
+void fused_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out) {
+  if constexpr (scales_queries_v<V>)
+    query_scale::forward<V>(p, in, [&](const Inputs<T>& q) { fused_forward_unscaled<unscaled_variant_t<V>>(p, q, out); });
+  else
+    fused_forward_unscaled<V>(p, in, out);
+}
+template <class V, class T>
+void fused_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g) {
+  if constexpr (scales_queries_v<V>)
+    query_scale::backward<V>(p, in, g, [&](const Inputs<T>& q) {
+      fused_backward_unscaled<unscaled_variant_t<V>>(p, q, sv, dout, g);
+    });
+  else
+    fused_backward_unscaled<V>(p, in, sv, dout, g);
 }
 
 }  // namespace sinklab::attention

@@ -6,9 +6,17 @@
 //     PreNorm:  o_i = N(g_out_i ⊙ u_i)   PostNorm: o_i = g_out_i ⊙ N(u_i)   g_out (B, H, S) or (B, H, S, D)
 // RNN perspective (Mongaras & Larson): headwise in/out gates, out gate before the norm. Qwen gated attention
 // (Qiu et al. 2025, "G1"): elementwise sigmoid gate after SDPA.
+#include "sinklab/attention/param_spec.hpp"
 #include "sinklab/core/config.hpp"
 
 namespace sinklab::attention {
+namespace param {
+// Gate values are activations: the layer computes σ(W x + b) on every call (Note [parameter lists]).
+inline constexpr ParamSpec g_in{"g_in", "", Extent::row, Source::activation};
+inline constexpr ParamSpec g_out_headwise{"g_out", "", Extent::row, Source::activation};
+inline constexpr ParamSpec g_out_elementwise{"g_out", "", Extent::row_dim, Source::activation};
+}  // namespace param
+
 namespace gate {
 
 struct Headwise {
@@ -31,6 +39,7 @@ template <class Granularity = Headwise>
 struct InGate {
   static_assert(!Granularity::elementwise, "InGate is headwise: one scalar per (head, key position) scales v_j");
   static constexpr bool present = true;
+  static constexpr std::array params{param::g_in};
 };
 
 struct NoOutGate {
@@ -41,6 +50,7 @@ struct OutGate {
   static constexpr bool present = true;
   static constexpr bool elementwise = Granularity::elementwise;
   static constexpr bool pre_norm = Position::pre_norm;
+  static constexpr std::array params{elementwise ? param::g_out_elementwise : param::g_out_headwise};
 };
 
 // The composed gate axis; the named aliases below are what Variant sees.
@@ -52,6 +62,7 @@ struct Gates {
   static constexpr bool has_out = Out::present;
   static constexpr bool out_elementwise = Out::elementwise;
   static constexpr bool out_pre_norm = Out::pre_norm;
+  static constexpr auto params = join_params<In, Out>();
 
   // y = g ⊙ x (g is one scalar when headwise, D values when elementwise)
   template <class T>

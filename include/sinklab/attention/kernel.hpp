@@ -8,6 +8,7 @@
 //
 // Feature kernels (Feature<φ>) first map q and k through φ; their score map is the identity (optionally clamped),
 // so one loop serves both families: s = scale·φ(q)·φ(k), κ(s) = s.
+#include <array>
 #include <cmath>
 #include <concepts>
 
@@ -437,6 +438,7 @@ template <class Phi, ScaleMode Scale = ScaleMode::inv_sqrt_d, int Clamp = 0>
 struct Feature {
   using phi_type = Phi;
   static constexpr const char* name = Phi::name;
+  static constexpr auto params = params_of<Phi>();
   static constexpr int clamp = Clamp;
   static constexpr bool is_feature = true;
   static constexpr bool shift_equivariant = false, overflows_unshifted = false, separate_mass = false;

@@ -13,6 +13,11 @@
 #include "sinklab/attention/kernel.hpp"
 
 namespace sinklab::attention {
+namespace param {
+inline constexpr ParamSpec sink_logit{"sink", "sinks", Extent::head};  // b_h, RowSumPlusSink<learned>
+inline constexpr ParamSpec norm_weight{"norm_weight", "attn_norm.weight", Extent::dim, Source::weight, Init::ones};
+inline constexpr ParamSpec norm_bias{"norm_bias", "attn_norm.bias", Extent::dim};
+}  // namespace param
 
 // ---- row stages ---------------------------------------------------------------------------------------------
 template <class R>
@@ -125,6 +130,12 @@ struct RowSumPlusSink : Base {
   static constexpr const char* name = Kind == SinkLogit::unit ? "RowSumPlusOne" : "RowSumPlusSink";
   static constexpr bool shift_equivariant = true, data_dependent = true, is_plus_sink = true;
   static constexpr bool uses_sink_logit = Kind == SinkLogit::learned;
+  static constexpr auto params = [] {
+    if constexpr (Kind == SinkLogit::learned)
+      return std::array{param::sink_logit};
+    else
+      return std::array<ParamSpec, 0>{};
+  }();
   template <class T>
   SINKLAB_HOST_DEVICE static T rho(T l, int, T m, T b) {
     return l + detail::exp_(b - m);
@@ -206,6 +217,7 @@ struct RMSNorm {
   static constexpr const char* name = "RMSNorm";
   static constexpr double eps = Eps;
   static constexpr bool scale_invariant = true, has_weight = true, has_bias = false;
+  static constexpr std::array params{param::norm_weight};
   template <class T>
   SINKLAB_HOST_DEVICE static T rstd(const T* y, int D, T sigma) {
     T ss = T(0);
@@ -238,6 +250,7 @@ struct LayerNorm {
   static constexpr const char* name = "LayerNorm";
   static constexpr double eps = Eps;
   static constexpr bool scale_invariant = true, has_weight = true, has_bias = true;
+  static constexpr std::array params{param::norm_weight, param::norm_bias};
   template <class T>
   SINKLAB_HOST_DEVICE static void stats(const T* y, int D, T sigma, T& mean, T& r) {
     T s = T(0);
@@ -293,6 +306,8 @@ struct Normalizer {
   using grad_mode = Grad;
   static constexpr bool detached_denominator = Grad::detached;
   static constexpr bool scale_invariant = Vec::scale_invariant;
+  // the vector stage's weights, then the row stage's (the order SelfAttention has always created them in)
+  static constexpr auto params = join_params<Vec, Row>();
 };
 
 }  // namespace sinklab::attention

@@ -2,8 +2,10 @@
 // Plain structs of pointers + sizes passed to every attention entry point (fused, reference, weights, AnyAttention).
 // Everything is contiguous row-major; B batch, H query heads, Hkv key/value heads (H % Hkv == 0; query head h uses
 // kv head h / (H / Hkv)), S sequence length, D head dim.
+#include <array>
 #include <cstddef>
 
+#include "sinklab/attention/param_spec.hpp"
 #include "sinklab/attention/window.hpp"
 #include "sinklab/core/error.hpp"
 
@@ -24,20 +26,18 @@ struct AttentionParams {
   int keys() const { return S + (window.slot == SlotKind::none ? 0 : 1); }  // columns of the weights map
 };
 
+// q, k, v and the variant's own tensors (Note [parameter lists] in param_spec.hpp), e.g.
+//     in.set(param::sink_logit, sinks);   // (H), RowSumPlusSink<learned>
+// Which keys a variant needs, and their shapes: Variant::params, or AnyAttention::params() at run time.
 template <class T>
 struct Inputs {
-  const T* q = nullptr;            // (B, H, S, D)
-  const T* k = nullptr;            // (B, Hkv, S, D)
-  const T* v = nullptr;            // (B, Hkv, S, D)
-  const T* g_in = nullptr;         // (B, H, S)          InGate: scales v_j for query head h
-  const T* g_out = nullptr;        // (B, H, S) headwise | (B, H, S, D) elementwise OutGate
-  const T* norm_weight = nullptr;  // (D) RMSNorm / LayerNorm, shared across heads
-  const T* norm_bias = nullptr;    // (D) LayerNorm
-  const T* sink_logit = nullptr;   // (H) RowSumPlusSink<learned>
-  const T* k_slot = nullptr;       // (H, D) sink slot key (SlotKind::k or kv)
-  const T* v_slot = nullptr;       // (H, D) sink slot value (SlotKind::kv)
-  const T* mlp_w1 = nullptr;       // (D, D) Feature<SharedMLP>: φ(x) = W2·relu(W1·x)
-  const T* mlp_w2 = nullptr;       // (D, D)
+  const T* q = nullptr;  // (B, H, S, D)
+  const T* k = nullptr;  // (B, Hkv, S, D)
+  const T* v = nullptr;  // (B, Hkv, S, D)
+  TensorTable<const T*> extra{};
+
+  const T* operator[](const ParamSpec& s) const { return extra[s]; }
+  void set(const ParamSpec& s, const T* p) { extra.set(s, p); }
 };
 
 // Per-row statistics the backward recomputes from (Note [shifted domain] in normalizer.hpp).
@@ -61,22 +61,17 @@ struct Outputs {
   Saved<T> saved{};
 };
 
-// Gradients are overwritten (not accumulated). dq, dk, dv are required; the others are required exactly when the
-// variant / window has the corresponding input.
+// Gradients are overwritten (not accumulated). dq, dk, dv are required, and so is the gradient of every tensor in
+// the variant's list that is present for the call's window, under the same key as its input.
 template <class T>
 struct Grads {
-  T* dq = nullptr;            // (B, H, S, D)
-  T* dk = nullptr;            // (B, Hkv, S, D)
-  T* dv = nullptr;            // (B, Hkv, S, D)
-  T* dg_in = nullptr;         // (B, H, S)
-  T* dg_out = nullptr;        // like g_out
-  T* dnorm_weight = nullptr;  // (D)
-  T* dnorm_bias = nullptr;    // (D)
-  T* dsink_logit = nullptr;   // (H)
-  T* dk_slot = nullptr;       // (H, D)
-  T* dv_slot = nullptr;       // (H, D)
-  T* dmlp_w1 = nullptr;       // (D, D)
-  T* dmlp_w2 = nullptr;       // (D, D)
+  T* dq = nullptr;  // (B, H, S, D)
+  T* dk = nullptr;  // (B, Hkv, S, D)
+  T* dv = nullptr;  // (B, Hkv, S, D)
+  TensorTable<T*> extra{};
+
+  T* operator[](const ParamSpec& s) const { return extra[s]; }
+  void set(const ParamSpec& s, T* p) { extra.set(s, p); }
 };
 
 template <class T>
@@ -85,6 +80,27 @@ void check_shape(const AttentionParams<T>& p) {
                 " Hkv=", p.Hkv, " S=", p.S, " D=", p.D);
   SINKLAB_CHECK(p.H % p.Hkv == 0, "attention: H=", p.H, " is not a multiple of Hkv=", p.Hkv);
   SINKLAB_CHECK(p.D <= 256, "attention: head dim ", p.D, " > 256 is not supported");
+}
+
+// Every tensor of the variant's list that the call's window uses must be given, and (check_grads) have a gradient
+// buffer: one loop over the list for both backends (`who` names the entry point in the message).
+template <class T, std::size_t N>
+void check_inputs(const std::array<ParamSpec, N>& specs, const AttentionParams<T>& p, const Inputs<T>& in,
+                  const char* who) {
+  SINKLAB_CHECK(in.q && in.k && in.v, who, ": q, k and v are required");
+  for (const ParamSpec& s : specs)
+    if (present(s, p.window))
+      SINKLAB_CHECK(in[s], who, ": this variant needs tensor '", s.key, "' ", s.extent_name(),
+                    s.presence == Presence::always ? "" : " (its window has a sink slot)");
+}
+template <class T, std::size_t N>
+void check_grads(const std::array<ParamSpec, N>& specs, const AttentionParams<T>& p, const Grads<T>& g,
+                 const char* who) {
+  SINKLAB_CHECK(g.dq && g.dk && g.dv, who, ": dq, dk and dv are required");
+  for (const ParamSpec& s : specs)
+    if (present(s, p.window))
+      SINKLAB_CHECK(g[s], who, ": the gradient of '", s.key, "' ", s.extent_name(), " is required",
+                    s.presence == Presence::always ? "" : " (its window has a sink slot)");
 }
 
 }  // namespace sinklab::attention

@@ -6,7 +6,14 @@
 //   cpu_rows: the CPU maps whole blocks of rows at once through PhiRows<φ> (phi_rows_cpu.hpp) instead of calling
 //   forward/backward per row; a φ that says so must have that specialisation, and one that has it must say so.
 #include "sinklab/attention/math.hpp"
+#include "sinklab/attention/param_spec.hpp"
 #include "sinklab/core/config.hpp"
+
+namespace sinklab::attention::param {
+// The shared MLP feature map's weights, torch Linear layout (out, in).
+inline constexpr ParamSpec mlp_w1{"mlp_w1", "feature_map.fc1.weight", Extent::dim_dim, Source::weight, Init::linear, true};
+inline constexpr ParamSpec mlp_w2{"mlp_w2", "feature_map.fc2.weight", Extent::dim_dim, Source::weight, Init::linear, true};
+}  // namespace sinklab::attention::param
 
 namespace sinklab::attention::kernel {
 
@@ -100,6 +107,7 @@ struct L2Normalize {
 struct SharedMLP {
   static constexpr const char* name = "mlp";
   static constexpr bool learnable = true;
+  static constexpr std::array params{param::mlp_w1, param::mlp_w2};
   static constexpr bool cpu_rows = true;
   template <class T>
   SINKLAB_HOST_DEVICE static void forward(const T* x, T* y, int D, const PhiParams<T>& p) {

@@ -20,6 +20,7 @@ template <class V, class T>
 void recurrent_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out) {
   using G = typename V::gate;
   static_assert(V::has_recurrent_form, "recurrent_forward needs a feature kernel without a clamp (Feature<φ>)");
+  static_assert(!scales_queries_v<V>, "recurrent_forward: a query-scaled kernel (Note [query scale]) has no recurrence");
   SINKLAB_CHECK(p.window.mask == MaskKind::causal && p.window.bias == BiasKind::none,
                 "recurrent_forward: the recurrence is causal without score bias (got mask ", to_string(p.window.mask),
                 ")");
@@ -40,7 +41,7 @@ void recurrent_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs
       z += ks;
       if (c.slot_value)
         state.noalias() +=
-            ks * Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(in.v_slot + std::size_t(h) * D, D);
+            ks * Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(c.v_slot + std::size_t(h) * D, D);
     }
     const T* Kh = c.Kp + (std::size_t(b) * c.Hkv + hk) * S * D;
     const T* Vh = in.v + (std::size_t(b) * c.Hkv + hk) * S * D;
@@ -50,7 +51,7 @@ void recurrent_forward(const AttentionParams<T>& p, const Inputs<T>& in, Outputs
       CMap<T> Qc(c.Q + r0 * D, R, D), Kc(Kh + std::size_t(i0) * D, R, D);
       Vg = CMap<T>(Vh + std::size_t(i0) * D, R, D);
       if constexpr (G::has_in)
-        for (int r = 0; r < R; ++r) Vg.row(r) *= in.g_in[r0 + r];
+        for (int r = 0; r < R; ++r) Vg.row(r) *= c.g_in[r0 + r];
       A.noalias() = c.scale * (Qc * Kc.transpose());
       for (int r = 0; r < R; ++r)
         for (int cc = r + 1; cc < R; ++cc) A(r, cc) = T(0);
@@ -102,7 +103,7 @@ void recurrent_kv_task(const Context<V, T>& c, int b, int hk, const T* dA, const
   auto gated_values = [&](int h, int i0, int R) {
     Vg = CMap<T>(Vh + std::size_t(i0) * D, R, D);
     if constexpr (G::has_in)
-      for (int r = 0; r < R; ++r) Vg.row(r) *= c.in->g_in[c.row(b, h, i0 + r)];
+      for (int r = 0; r < R; ++r) Vg.row(r) *= c.g_in[c.row(b, h, i0 + r)];
   };
   for (int h = hk * c.group; h < (hk + 1) * c.group; ++h) {
     state.setZero();
@@ -144,7 +145,7 @@ void recurrent_kv_task(const Context<V, T>& c, int b, int hk, const T* dA, const
         CMap<T> Vc(Vh + std::size_t(i0) * D, R, D);
         for (int r = 0; r < R; ++r) {
           dgi[i0 + r] = Vc.row(r).dot(dVt.row(r));
-          dV.row(i0 + r) += c.in->g_in[r0 + r] * dVt.row(r);
+          dV.row(i0 + r) += c.g_in[r0 + r] * dVt.row(r);
         }
       } else {
         dV.middleRows(i0, R) += dVt;
@@ -162,15 +163,17 @@ template <class V, class T>
 void recurrent_backward(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout,
                         Grads<T>& g) {
   static_assert(V::has_recurrent_form, "recurrent_backward needs a feature kernel without a clamp (Feature<φ>)");
+  static_assert(!scales_queries_v<V>, "recurrent_backward: a query-scaled kernel (Note [query scale]) has no recurrence");
   SINKLAB_CHECK(p.window.mask == MaskKind::causal && p.window.bias == BiasKind::none,
                 "recurrent_backward: the recurrence is causal without score bias (got mask ", to_string(p.window.mask),
                 ")");
+  T* const dg_in = g[param::g_in];
   detail::backward_with<V>(p, in, sv, dout, g,
                            [&](const detail::Context<V, T>& c, const T* dA, const T* dL, T* dQp, T* dKp) {
                              const int BHkv = p.B * p.Hkv;
 #pragma omp parallel for schedule(dynamic, 1)
                              for (int t = 0; t < BHkv; ++t)
-                               detail::recurrent_kv_task(c, t / p.Hkv, t % p.Hkv, dA, dL, dQp, dKp, g.dv, g.dg_in);
+                               detail::recurrent_kv_task(c, t / p.Hkv, t % p.Hkv, dA, dL, dQp, dKp, g.dv, dg_in);
                            });
 }
 

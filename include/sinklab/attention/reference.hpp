@@ -58,8 +58,8 @@ const T* dense_value(const Context<V, T>& c, int b, int h, int col, T& gate) {
   using G = typename V::gate;
   const int sl = c.slot ? 1 : 0, j = col - sl, hk = h / c.group;
   gate = T(1);
-  if (j < 0) return c.slot_value ? c.in->v_slot + std::size_t(h) * c.D : nullptr;
-  if constexpr (G::has_in) gate = c.in->g_in[c.row(b, h, j)];
+  if (j < 0) return c.slot_value ? c.v_slot + std::size_t(h) * c.D : nullptr;
+  if constexpr (G::has_in) gate = c.g_in[c.row(b, h, j)];
   return c.in->v + ((std::size_t(b) * c.Hkv + hk) * c.S + j) * c.D;
 }
 
@@ -67,7 +67,7 @@ const T* dense_value(const Context<V, T>& c, int b, int h, int col, T& gate) {
 
 // o (B, H, S, D); saved (optional, may be null pointers): the absolute-scale statistics (row_max = 0).
 template <class V, class T>
-void reference_forward(const AttentionParams<T>& p, const Inputs<T>& in, T* o, Saved<T> saved = {}) {
+void reference_forward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, T* o, Saved<T> saved) {
   const detail::Context<V, T> c(p, in);
   const int D = p.D;
   std::vector<T> u(D);
@@ -96,20 +96,22 @@ void reference_forward(const AttentionParams<T>& p, const Inputs<T>& in, T* o, S
 
 // Gradients of Σ dout ⊙ o with respect to every input (same contract as fused_backward).
 template <class V, class T>
-void reference_backward(const AttentionParams<T>& p, const Inputs<T>& in, const T* dout, Grads<T>& g) {
+void reference_backward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, const T* dout, Grads<T>& g) {
   using K = typename V::kernel;
   using G = typename V::gate;
   using Vec = typename V::vector_stage;
   using Row = typename V::row_stage;
   const detail::Context<V, T> c(p, in);
+  check_grads(V::params, p, g, "reference_backward");
+  const NamedGrads<T> dn(g);  // the built-in policies' gradients
   const int B = p.B, H = p.H, S = p.S, D = p.D, sl = c.slot ? 1 : 0;
   std::vector<T> dQf(p.q_size(), T(0)), dKf(p.kv_size(), T(0)), dKs(std::size_t(H) * D, T(0));
   std::fill(g.dv, g.dv + p.kv_size(), T(0));
-  if (g.dg_in) std::fill(g.dg_in, g.dg_in + p.row_count(), T(0));
-  if (g.dnorm_weight) std::fill(g.dnorm_weight, g.dnorm_weight + D, T(0));
-  if (g.dnorm_bias) std::fill(g.dnorm_bias, g.dnorm_bias + D, T(0));
-  if (g.dsink_logit) std::fill(g.dsink_logit, g.dsink_logit + H, T(0));
-  if (g.dv_slot) std::fill(g.dv_slot, g.dv_slot + std::size_t(H) * D, T(0));
+  if (dn.g_in) std::fill(dn.g_in, dn.g_in + p.row_count(), T(0));
+  if (dn.norm_w) std::fill(dn.norm_w, dn.norm_w + D, T(0));
+  if (dn.norm_b) std::fill(dn.norm_b, dn.norm_b + D, T(0));
+  if (dn.sink) std::fill(dn.sink, dn.sink + H, T(0));
+  if (dn.v_slot) std::fill(dn.v_slot, dn.v_slot + std::size_t(H) * D, T(0));
   std::vector<T> u(D), da(D), dw(D, T(0)), db(D, T(0));
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < H; ++h) {
@@ -130,7 +132,7 @@ void reference_backward(const AttentionParams<T>& p, const Inputs<T>& in, const 
         const T rho = Row::rho(dh.l[i], c.n_of(i), T(0), c.sink_of(h));
         for (int d = 0; d < D; ++d) u[d] = a[d] / rho;
         T dl;
-        T* dgo = G::has_out ? g.dg_out + ri * (G::out_elementwise ? D : 1) : nullptr;
+        T* dgo = G::has_out ? dn.g_out + ri * (G::out_elementwise ? D : 1) : nullptr;
         detail::row_backward(c, b, h, i, u.data(), T(0), dh.l[i], dout + ri * D, da.data(), dl, dgo, dw.data(),
                              db.data(), dsink);
         // through the weights: ds = κ'(s)(da·ṽ) + mass'(s) dℓ
@@ -155,7 +157,7 @@ void reference_backward(const AttentionParams<T>& p, const Inputs<T>& in, const 
           const T w = dh.w[e];
           if (j < 0) {
             if (c.slot_value)
-              for (int d = 0; d < D; ++d) g.dv_slot[std::size_t(h) * D + d] += w * da[d];
+              for (int d = 0; d < D; ++d) dn.v_slot[std::size_t(h) * D + d] += w * da[d];
           } else {
             T* dvj = g.dv + ((std::size_t(b) * c.Hkv + hk) * S + j) * D;
             T vda = T(0);
@@ -163,32 +165,51 @@ void reference_backward(const AttentionParams<T>& p, const Inputs<T>& in, const 
               dvj[d] += w * gate * da[d];
               vda += v[d] * da[d];
             }
-            if constexpr (G::has_in) g.dg_in[c.row(b, h, j)] += w * vda;
+            if constexpr (G::has_in) dn.g_in[c.row(b, h, j)] += w * vda;
           }
         }
       }
-      if (g.dsink_logit) g.dsink_logit[h] += dsink;
+      if (dn.sink) dn.sink[h] += dsink;
     }
-  if constexpr (Vec::has_weight) std::copy(dw.begin(), dw.end(), g.dnorm_weight);
-  if constexpr (Vec::has_bias) std::copy(db.begin(), db.end(), g.dnorm_bias);
+  if constexpr (Vec::has_weight) std::copy(dw.begin(), dw.end(), dn.norm_w);
+  if constexpr (Vec::has_bias) std::copy(db.begin(), db.end(), dn.norm_b);
   // through φ
   if constexpr (K::is_feature) {
     using Phi = typename K::phi_type;
-    if (g.dmlp_w1) std::fill(g.dmlp_w1, g.dmlp_w1 + std::size_t(D) * D, T(0));
-    if (g.dmlp_w2) std::fill(g.dmlp_w2, g.dmlp_w2 + std::size_t(D) * D, T(0));
+    if (dn.mlp_w1) std::fill(dn.mlp_w1, dn.mlp_w1 + std::size_t(D) * D, T(0));
+    if (dn.mlp_w2) std::fill(dn.mlp_w2, dn.mlp_w2 + std::size_t(D) * D, T(0));
     for (std::size_t r = 0; r < p.row_count(); ++r)
-      Phi::backward(in.q + r * D, dQf.data() + r * D, g.dq + r * D, D, c.phi, g.dmlp_w1, g.dmlp_w2);
+      Phi::backward(in.q + r * D, dQf.data() + r * D, g.dq + r * D, D, c.phi, dn.mlp_w1, dn.mlp_w2);
     for (std::size_t r = 0; r < p.kv_size() / D; ++r)
-      Phi::backward(in.k + r * D, dKf.data() + r * D, g.dk + r * D, D, c.phi, g.dmlp_w1, g.dmlp_w2);
+      Phi::backward(in.k + r * D, dKf.data() + r * D, g.dk + r * D, D, c.phi, dn.mlp_w1, dn.mlp_w2);
     if (c.slot)
       for (int h = 0; h < H; ++h)
-        Phi::backward(in.k_slot + std::size_t(h) * D, dKs.data() + std::size_t(h) * D, g.dk_slot + std::size_t(h) * D,
-                      D, c.phi, g.dmlp_w1, g.dmlp_w2);
+        Phi::backward(c.k_slot + std::size_t(h) * D, dKs.data() + std::size_t(h) * D, dn.k_slot + std::size_t(h) * D,
+                      D, c.phi, dn.mlp_w1, dn.mlp_w2);
   } else {
     std::copy(dQf.begin(), dQf.end(), g.dq);
     std::copy(dKf.begin(), dKf.end(), g.dk);
-    if (c.slot) std::copy(dKs.begin(), dKs.end(), g.dk_slot);
+    if (c.slot) std::copy(dKs.begin(), dKs.end(), dn.k_slot);
   }
+}
+
+// The entry points: a kernel's query scale first (Note [query scale]), then the loops above.
+template <class V, class T>
+void reference_forward(const AttentionParams<T>& p, const Inputs<T>& in, T* o, Saved<T> saved = {}) {
+  if constexpr (scales_queries_v<V>)
+    query_scale::forward<V>(p, in,
+                            [&](const Inputs<T>& q) { reference_forward_unscaled<unscaled_variant_t<V>>(p, q, o, saved); });
+  else
+    reference_forward_unscaled<V>(p, in, o, saved);
+}
+template <class V, class T>
+void reference_backward(const AttentionParams<T>& p, const Inputs<T>& in, const T* dout, Grads<T>& g) {
+  if constexpr (scales_queries_v<V>)
+    query_scale::backward<V>(p, in, g, [&](const Inputs<T>& q) {
+      reference_backward_unscaled<unscaled_variant_t<V>>(p, q, dout, g);
+    });
+  else
+    reference_backward_unscaled<V>(p, in, dout, g);
 }
 
 }  // namespace sinklab::attention

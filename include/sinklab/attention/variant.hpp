@@ -44,6 +44,8 @@ struct Variant {
   using vector_stage = typename N::vector_stage;
   using gate = G;
   using window = W;
+  // Every tensor beyond q, k, v (Note [parameter lists]): the gate's, the normalizer's, the window's, the kernel's.
+  static constexpr auto params = join_params<G, N, W, K>();
 
   // ---- traits (DESIGN §3 rules) ----
   // Online max subtraction is exact when the kernel factors e^{−m} out and something downstream cancels it: a

@@ -178,7 +178,6 @@ SINKLAB_ROW(sigmoid_bias_per_row, "σ(s − log n_i), a bias per row; a sink slo
             V<kernel::Sigmoid<kernel::SigmoidBias::minus_log_n_i>, row::None>);
 SINKLAB_ROW(softpick, "relu(eˢ − 1)", "÷ (Σ|eˢ − 1| + 1e-6)", "none", "Zuhri et al. 2025, Softpick",
             V<kernel::Softpick, row::RowSum<1e-6>>);
-
 #undef SINKLAB_ROW
 
 using all_rows =

@@ -33,7 +33,7 @@ constexpr WeightsKind weights_kind() {
 }
 
 template <class V, class T>
-void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A, WeightsMode mode = WeightsMode::probe) {
+void attention_weights_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, T* A, WeightsMode mode) {
   const detail::Context<V, T> c(p, in);
   const int cols = p.keys();
   for (int b = 0; b < p.B; ++b)
@@ -55,6 +55,16 @@ void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A, W
         }
       }
     }
+}
+
+// The entry point: a kernel's query scale first (Note [query scale]).
+template <class V, class T>
+void attention_weights(const AttentionParams<T>& p, const Inputs<T>& in, T* A, WeightsMode mode = WeightsMode::probe) {
+  if constexpr (scales_queries_v<V>)
+    query_scale::forward<V>(p, in,
+                            [&](const Inputs<T>& q) { attention_weights_unscaled<unscaled_variant_t<V>>(p, q, A, mode); });
+  else
+    attention_weights_unscaled<V>(p, in, A, mode);
 }
 
 }  // namespace sinklab::attention

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sinklab/attention/param_spec.hpp"
 #include "sinklab/core/config.hpp"
 #include "sinklab/core/error.hpp"
 
@@ -37,10 +38,28 @@ struct WindowSpec {
 
 enum class TileClass { empty, partial, full };
 
+// Whether a declared tensor takes part in a call with this window (slot tensors only with a slot).
+constexpr bool present(const ParamSpec& s, const WindowSpec& w) {
+  switch (s.presence) {
+    case Presence::key_slot: return w.slot != SlotKind::none;
+    case Presence::value_slot: return w.slot == SlotKind::kv;
+    default: return true;
+  }
+}
+
+namespace param {
+// The sink slot's key and value (H, D): learnable; the layer may freeze the key at zero (V-bias, nn/config.hpp).
+inline constexpr ParamSpec k_slot{"k_slot", "k_slot", Extent::head_dim, Source::weight, Init::slot_normal, false,
+                                  Presence::key_slot};
+inline constexpr ParamSpec v_slot{"v_slot", "v_slot", Extent::head_dim, Source::weight, Init::slot_normal, false,
+                                  Presence::value_slot};
+}  // namespace param
+
 inline constexpr int relative_num_buckets = 32;  // T5 defaults used by the sink paper (bidirectional = false)
 inline constexpr int relative_max_distance = 128;
 
 struct Window {
+  static constexpr std::array params{param::k_slot, param::v_slot};
   int left = 0, right = 0, prefix = 0;
 
   static Window from(const WindowSpec& w, int S) {

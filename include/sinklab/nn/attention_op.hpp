@@ -3,6 +3,7 @@
 // registry instantiation (attention::AnyAttention), chosen once when the layer is built; this file only moves
 // Var values into the pointer structs of attention/params.hpp and gradients back out.
 #include <source_location>
+#include <utility>
 #include <vector>
 
 #include "sinklab/attention.hpp"
@@ -12,43 +13,42 @@ namespace sinklab::nn {
 
 using autograd::Var;
 
-// Every tensor the op may consume; undefined Vars are absent inputs.
+// Every tensor the op consumes: q, k, v and the variant's own (Note [parameter lists] in
+// attention/param_spec.hpp), in the order of its list; the layer fills `extra` by iterating op.params().
 template <class T>
 struct AttentionVars {
-  Var<T> q, k, v;                // (B, H, S, D), (B, Hkv, S, D), (B, Hkv, S, D)
-  Var<T> g_in, g_out;            // (B, H, S); (B, H, S) or (B, H, S, D)
-  Var<T> norm_weight, norm_bias; // (D)
-  Var<T> sink_logit;             // (H)
-  Var<T> k_slot, v_slot;         // (H, D)
-  Var<T> mlp_w1, mlp_w2;         // (D, D)
+  Var<T> q, k, v;  // (B, H, S, D), (B, Hkv, S, D), (B, Hkv, S, D)
+  std::vector<std::pair<attention::ParamSpec, Var<T>>> extra;
 };
 
 namespace detail {
 template <class T>
 const T* ptr(const Tensor<T>& t) { return t.defined() ? t.data() : nullptr; }
 
-// Contiguous values of every present input, kept alive by the backward closure.
+// Contiguous values of every input, kept alive by the backward closure.
 template <class T>
 struct AttentionValues {
-  Tensor<T> q, k, v, g_in, g_out, norm_weight, norm_bias, sink_logit, k_slot, v_slot, mlp_w1, mlp_w2;
+  Tensor<T> q, k, v;
+  std::vector<std::pair<attention::ParamSpec, Tensor<T>>> extra;
   explicit AttentionValues(const AttentionVars<T>& a) {
     auto c = [](const Var<T>& x) { return x.defined() ? x.value().contiguous() : Tensor<T>(); };
-    q = c(a.q), k = c(a.k), v = c(a.v), g_in = c(a.g_in), g_out = c(a.g_out), norm_weight = c(a.norm_weight),
-    norm_bias = c(a.norm_bias), sink_logit = c(a.sink_logit), k_slot = c(a.k_slot), v_slot = c(a.v_slot),
-    mlp_w1 = c(a.mlp_w1), mlp_w2 = c(a.mlp_w2);
+    q = c(a.q), k = c(a.k), v = c(a.v);
+    for (const auto& [spec, var] : a.extra) extra.emplace_back(spec, c(var));
   }
   attention::Inputs<T> inputs() const {
-    return {ptr(q),         ptr(k),          ptr(v),      ptr(g_in),   ptr(g_out),  ptr(norm_weight),
-            ptr(norm_bias), ptr(sink_logit), ptr(k_slot), ptr(v_slot), ptr(mlp_w1), ptr(mlp_w2)};
+    attention::Inputs<T> in{ptr(q), ptr(k), ptr(v)};
+    for (const auto& [spec, t] : extra) in.set(spec, ptr(t));
+    return in;
   }
 };
 
 template <class T>
 std::vector<Var<T>> present(const AttentionVars<T>& a) {
   std::vector<Var<T>> out;
-  for (const Var<T>* v : {&a.q, &a.k, &a.v, &a.g_in, &a.g_out, &a.norm_weight, &a.norm_bias, &a.sink_logit, &a.k_slot,
-                          &a.v_slot, &a.mlp_w1, &a.mlp_w2})
+  for (const Var<T>* v : {&a.q, &a.k, &a.v})
     if (v->defined()) out.push_back(*v);
+  for (const auto& [spec, var] : a.extra)
+    if (var.defined()) out.push_back(var);
   return out;
 }
 }  // namespace detail
@@ -84,20 +84,17 @@ Var<T> fused_attention(const attention::AnyAttention<T>& op, const attention::At
       [opp, params, in, vals, saved_of](const Tensor<T>& g) {
         const Tensor<T> dout = g.contiguous();
         auto grad_for = [](const Var<T>& v) { return v.defined() ? Tensor<T>(v.shape()) : Tensor<T>(); };
-        Tensor<T> dq = grad_for(in.q), dk = grad_for(in.k), dv = grad_for(in.v), dg_in = grad_for(in.g_in),
-                  dg_out = grad_for(in.g_out), dnw = grad_for(in.norm_weight), dnb = grad_for(in.norm_bias),
-                  dsink = grad_for(in.sink_logit), dks = grad_for(in.k_slot), dvs = grad_for(in.v_slot),
-                  dw1 = grad_for(in.mlp_w1), dw2 = grad_for(in.mlp_w2);
         auto p = [](Tensor<T>& t) { return t.defined() ? t.data() : nullptr; };
-        attention::Grads<T> grads{p(dq), p(dk), p(dv), p(dg_in), p(dg_out), p(dnw), p(dnb), p(dsink), p(dks), p(dvs),
-                                  p(dw1), p(dw2)};
+        Tensor<T> dq = grad_for(in.q), dk = grad_for(in.k), dv = grad_for(in.v);
+        std::vector<Tensor<T>> dextra;
+        for (const auto& e : in.extra) dextra.push_back(grad_for(e.second));
+        attention::Grads<T> grads{p(dq), p(dk), p(dv)};
+        for (std::size_t i = 0; i < dextra.size(); ++i) grads.set(in.extra[i].first, p(dextra[i]));
         opp->backward(params, vals->inputs(), saved_of(), dout.data(), grads);
-        const std::pair<const Var<T>*, Tensor<T>*> pairs[] = {
-            {&in.q, &dq},         {&in.k, &dk},          {&in.v, &dv},     {&in.g_in, &dg_in},
-            {&in.g_out, &dg_out}, {&in.norm_weight, &dnw}, {&in.norm_bias, &dnb}, {&in.sink_logit, &dsink},
-            {&in.k_slot, &dks},   {&in.v_slot, &dvs},    {&in.mlp_w1, &dw1}, {&in.mlp_w2, &dw2}};
-        for (const auto& [var, grad] : pairs)
+        for (const auto& [var, grad] : {std::pair{&in.q, &dq}, std::pair{&in.k, &dk}, std::pair{&in.v, &dv}})
           if (var->defined()) autograd::accumulate(*var, *grad);
+        for (std::size_t i = 0; i < dextra.size(); ++i)
+          if (in.extra[i].second.defined()) autograd::accumulate(in.extra[i].second, dextra[i]);
       },
       loc);
 }

@@ -5,6 +5,8 @@
 // feature map) and the sink paper's K / KV / V bias slots are created here when the variant or config needs them.
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sinklab/nn/attention_op.hpp"
 #include "sinklab/nn/config.hpp"
@@ -50,20 +52,25 @@ class SelfAttention {
     if (info.out_gate)
       out_gate_ = Linear<T>(name + ".out_gate", cfg.d_model, info.out_gate_elementwise ? H_ * D_ : H_, ctx, true);
     if (info.in_gate) in_gate_ = Linear<T>(name + ".in_gate", cfg.d_model, H_, ctx, true);
-    if (info.norm_weight) norm_weight_ = make_const_param<T>(name + ".attn_norm.weight", {D_}, T(1));
-    if (info.norm_bias) norm_bias_ = make_const_param<T>(name + ".attn_norm.bias", {D_}, T(0));
-    if (info.sink_logit) sink_ = make_const_param<T>(name + ".sinks", {H_}, T(0));
-    if (info.mlp) {
-      mlp_w1_ = init_linear_weight<T>(name + ".feature_map.fc1.weight", D_, D_, ctx);
-      mlp_w2_ = init_linear_weight<T>(name + ".feature_map.fc2.weight", D_, D_, ctx);
-    }
+    // The variant's own weights, one per entry of its list (Note [parameter lists]); gates are activations,
+    // computed per call from the gate projections above.
     const double slot_std = std::sqrt(2.0 / (5.0 * double(cfg.d_model)));
-    if (cfg.slot == BiasSlot::K || cfg.slot == BiasSlot::KV)
-      k_slot_ = make_param<T>(name + ".k_slot", {H_, D_}, slot_std, ctx);
-    if (cfg.slot == BiasSlot::V)  // V-bias: the slot's key is fixed at zero (score 0), only its value learns
-      k_slot_ = Var<T>(Tensor<T>::zeros({H_, D_}), false, name + ".k_slot");
-    if (cfg.slot == BiasSlot::KV || cfg.slot == BiasSlot::V)
-      v_slot_ = make_param<T>(name + ".v_slot", {H_, D_}, slot_std, ctx);
+    for (const attention::ParamSpec& s : op_->params()) {
+      if (!s.learnable()) continue;
+      const std::string pname = name + "." + std::string(s.checkpoint);
+      const Shape shape = s.shape(0, H_, 0, D_);
+      Var<T> w;
+      switch (s.init) {
+        case attention::Init::zeros: w = make_const_param<T>(pname, shape, T(0)); break;
+        case attention::Init::ones: w = make_const_param<T>(pname, shape, T(1)); break;
+        case attention::Init::linear: w = init_linear_weight<T>(pname, shape[0], shape[1], ctx); break;
+        case attention::Init::slot_normal: w = make_param<T>(pname, shape, slot_std, ctx); break;
+      }
+      // V-bias: the slot's key is fixed at zero (score 0), only its value learns.
+      if (s.key == attention::param::k_slot.key && cfg.slot == BiasSlot::V)
+        w = Var<T>(Tensor<T>::zeros(shape), false, pname);
+      weights_.emplace_back(s, w);
+    }
   }
 
   // x (B, S, d_model) → (B, S, d_model).
@@ -81,19 +88,20 @@ class SelfAttention {
       in.k = autograd::rope(in.k, rope_base_, rope_layout_);
     }
     const auto& info = op_->traits();
+    Var<T> g_out, g_in;
     if (info.out_gate) {
       const Var<T> g = autograd::sigmoid(out_gate_(x));  // (B, S, H) or (B, S, H·D)
-      in.g_out = info.out_gate_elementwise ? heads(g, H_)
-                                           : autograd::contiguous(autograd::permute(g, {0, 2, 1}));
+      g_out = info.out_gate_elementwise ? heads(g, H_) : autograd::contiguous(autograd::permute(g, {0, 2, 1}));
     }
-    if (info.in_gate) in.g_in = autograd::contiguous(autograd::permute(autograd::sigmoid(in_gate_(x)), {0, 2, 1}));
-    in.norm_weight = norm_weight_;
-    in.norm_bias = norm_bias_;
-    in.sink_logit = sink_;
-    in.k_slot = k_slot_;
-    in.v_slot = v_slot_;
-    in.mlp_w1 = mlp_w1_;
-    in.mlp_w2 = mlp_w2_;
+    if (info.in_gate) g_in = autograd::contiguous(autograd::permute(autograd::sigmoid(in_gate_(x)), {0, 2, 1}));
+    // in the list's order: gates (activations) where they come, the weights from weights_
+    std::size_t wi = 0;
+    for (const attention::ParamSpec& s : op_->params()) {
+      if (s.learnable())
+        in.extra.emplace_back(s, weights_[wi++].second);
+      else
+        in.extra.emplace_back(s, s.key == attention::param::g_in.key ? g_in : g_out);
+    }
 
     attention::AttentionParams<T> p;
     p.B = static_cast<int>(B), p.H = static_cast<int>(H_), p.Hkv = static_cast<int>(Hkv_), p.S = static_cast<int>(S),
@@ -116,10 +124,8 @@ class SelfAttention {
     o_.collect(out);
     if (out_gate_.weight.defined()) out_gate_.collect(out);
     if (in_gate_.weight.defined()) in_gate_.collect(out);
-    for (const Var<T>* v : {&norm_weight_, &norm_bias_, &sink_, &k_slot_, &v_slot_})
-      if (v->defined() && v->requires_grad()) out.push_back({v->name(), *v, false});
-    for (const Var<T>* v : {&mlp_w1_, &mlp_w2_})
-      if (v->defined()) out.push_back({v->name(), *v, true});
+    for (const auto& [spec, w] : weights_)
+      if (w.requires_grad()) out.push_back({w.name(), w, spec.decay});
   }
 
   const attention::AnyAttention<T>& op() const { return *op_; }
@@ -132,7 +138,7 @@ class SelfAttention {
   attention::WindowSpec window_;
   std::shared_ptr<const attention::AnyAttention<T>> op_;
   Linear<T> q_, k_, v_, o_, out_gate_, in_gate_;
-  Var<T> norm_weight_, norm_bias_, sink_, k_slot_, v_slot_, mlp_w1_, mlp_w2_;
+  std::vector<std::pair<attention::ParamSpec, Var<T>>> weights_;  // the variant's weights, in its list's order
 };
 
 }  // namespace sinklab::nn

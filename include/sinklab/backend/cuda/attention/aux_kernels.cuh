@@ -135,4 +135,39 @@ void grouped_colsum(Scratch& sc, const float* a, const XT* X, int nb, int G, int
          static_cast<const float*>(part), G, nchunks, W, out);
 }
 
+// ---- Note [query scale] on the device -----------------------------------------------------------------------------
+// q' = e^{θ_h} q over (B, H, S, D); per_head = S·D.
+template <class T>
+__global__ void __launch_bounds__(kRowThreads) scale_queries_kernel(const T* q, const T* theta, T* qs, std::size_t n,
+                                                                    int H, std::size_t per_head) {
+  const std::size_t e = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= n) return;
+  qs[e] = T(QueryScale::factor(float(theta[(e / per_head) % H])) * float(q[e]));
+}
+// One block per head: dθ_h = Σ_{b,i,d} q'·dq' (each thread a fixed strided range, then a fixed tree: the same bits
+// on every run) and dq = e^{θ_h} dq' in place. Dynamic shared memory: blockDim.x floats.
+template <class T>
+__global__ void __launch_bounds__(kRowThreads) query_scale_backward_kernel(const T* qs, const T* theta, T* dq,
+                                                                           T* dtheta, int B, int H,
+                                                                           std::size_t per_head) {
+  float* part = dyn_smem();
+  const int h = blockIdx.x;
+  const float f = QueryScale::factor(float(theta[h]));
+  float acc = 0.f;
+  for (int b = 0; b < B; ++b) {
+    const std::size_t o = (std::size_t(b) * H + h) * per_head;
+    for (std::size_t e = threadIdx.x; e < per_head; e += blockDim.x) {
+      acc += float(qs[o + e]) * float(dq[o + e]);
+      dq[o + e] = T(f * float(dq[o + e]));
+    }
+  }
+  part[threadIdx.x] = acc;
+  __syncthreads();
+  for (unsigned w = blockDim.x / 2; w > 0; w /= 2) {
+    if (threadIdx.x < w) part[threadIdx.x] += part[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) dtheta[h] = T(part[0]);
+}
+
 }  // namespace sinklab::attention::cuda_detail

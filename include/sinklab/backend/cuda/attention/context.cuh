@@ -22,7 +22,9 @@
 #endif
 
 #include "sinklab/attention/any_attention_cuda.hpp"  // CudaMath
+#include "sinklab/attention/named_tensors.hpp"
 #include "sinklab/attention/params.hpp"
+#include "sinklab/attention/query_scale.hpp"
 #include "sinklab/attention/variant.hpp"
 
 // `#pragma unroll` for nvcc; nothing for the host compiler (the emulator).
@@ -167,6 +169,12 @@ struct canonical_kernel {
 template <class Phi, ScaleMode Sc, int Clamp>
 struct canonical_kernel<kernel::Feature<Phi, Sc, Clamp>> {
   using type = kernel::Feature<kernel::phi::Identity, ScaleMode::unit, Clamp>;
+};
+
+// A query-scaled kernel's tiles are its base kernel's: the scale is applied to q before them (Note [query scale]).
+template <kernel::ScalesQueries K>
+struct canonical_kernel<K> {
+  using type = typename canonical_kernel<typename K::base>::type;
 };
 
 template <class K, bool Shift, bool In>

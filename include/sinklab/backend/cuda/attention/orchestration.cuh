@@ -11,29 +11,17 @@ namespace sinklab::attention::cuda_detail {
 template <class V, class T>
 struct Prepared {
   using K = typename V::kernel;
-  using Row = typename V::row_stage;
-  using Vec = typename V::vector_stage;
-  using G = typename V::gate;
   DevCtx<T> c{};
   RowArgs<T> ra{};
+  static_assert(!scales_queries_v<V>,
+                "a query-scaled kernel runs through forward_impl/backward_impl (Note [query scale])");
 
   Prepared(const AttentionParams<T>& p, const Inputs<T>& in, Scratch& sc, cudaStream_t s) {
     check_shape(p);
-    SINKLAB_CHECK(in.q && in.k && in.v, "attention (cuda): q, k and v are required");
-    if constexpr (G::has_in)
-      SINKLAB_CHECK(in.g_in, "attention (cuda): this variant has an input gate; g_in (B, H, S) is required");
-    if constexpr (G::has_out)
-      SINKLAB_CHECK(in.g_out, "attention (cuda): this variant has an output gate; g_out (B, H, S",
-                    G::out_elementwise ? ", D" : "", ") is required");
-    if constexpr (Vec::has_weight) SINKLAB_CHECK(in.norm_weight, "attention (cuda): ", Vec::name, " needs norm_weight");
-    if constexpr (Vec::has_bias) SINKLAB_CHECK(in.norm_bias, "attention (cuda): ", Vec::name, " needs norm_bias");
-    if constexpr (Row::uses_sink_logit) SINKLAB_CHECK(in.sink_logit, "attention (cuda): RowSumPlusSink needs sink_logit");
-    if constexpr (K::is_feature) {
-      if constexpr (K::phi_type::learnable)
-        SINKLAB_CHECK(in.mlp_w1 && in.mlp_w2, "attention (cuda): the shared-MLP feature map needs mlp_w1, mlp_w2");
+    check_inputs(V::params, p, in, "attention (cuda)");
+    if constexpr (K::is_feature)
       SINKLAB_CHECK(p.window.bias == BiasKind::none, "attention (cuda): score biases act on scores; feature kernel '",
                     K::name, "' has none to add them to");
-    }
     const int B = p.B, H = p.H, S = p.S, D = p.D;
     c.B = B, c.H = H, c.Hkv = p.Hkv, c.S = S, c.D = D, c.group = p.H / p.Hkv;
     // the CPU's formula in T (Context): 1/√D in T unless the variant or the caller says otherwise
@@ -42,12 +30,11 @@ struct Prepared {
     c.win = Window::from(p.window, S);
     c.slot = p.window.slot != SlotKind::none;
     c.slot_value = p.window.slot == SlotKind::kv;
-    if (c.slot) SINKLAB_CHECK(in.k_slot, "attention (cuda): a sink slot needs k_slot (H, D)");
-    if (c.slot_value) SINKLAB_CHECK(in.v_slot, "attention (cuda): a KV sink slot needs v_slot (H, D)");
+    const NamedInputs<T> ni(in);  // the built-in policies' tensors
     c.Q = in.q, c.K = in.k, c.V = in.v;
-    c.Ks = c.slot ? in.k_slot : nullptr;
-    c.Vs = c.slot_value ? in.v_slot : nullptr;
-    c.g_in = in.g_in;
+    c.Ks = c.slot ? ni.k_slot : nullptr;
+    c.Vs = c.slot_value ? ni.v_slot : nullptr;
+    c.g_in = ni.g_in;
     c.bias = nullptr;
     c.bias_width = 2 * S - 1;
     if (p.window.bias != BiasKind::none) {
@@ -76,27 +63,27 @@ struct Prepared {
       const std::size_t nq = p.row_count(), nk = std::size_t(B) * p.Hkv * S;
       T* qf = sc.get<T>(nq * D);
       T* kf = sc.get<T>(nk * D);
-      launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(nq)), dim3(kRowThreads), 0, s, in.q, qf, nq, D, in.mlp_w1,
-             in.mlp_w2);
-      launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(nk)), dim3(kRowThreads), 0, s, in.k, kf, nk, D, in.mlp_w1,
-             in.mlp_w2);
+      launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(nq)), dim3(kRowThreads), 0, s, in.q, qf, nq, D, ni.mlp_w1,
+             ni.mlp_w2);
+      launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(nk)), dim3(kRowThreads), 0, s, in.k, kf, nk, D, ni.mlp_w1,
+             ni.mlp_w2);
       c.Q = qf, c.K = kf;
       if (c.slot) {
         T* sf = sc.get<T>(std::size_t(H) * D);
-        launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(std::size_t(H))), dim3(kRowThreads), 0, s, in.k_slot, sf,
-               std::size_t(H), D, in.mlp_w1, in.mlp_w2);
+        launch(&phi_forward_kernel<Phi, T>, dim3(row_blocks(std::size_t(H))), dim3(kRowThreads), 0, s, ni.k_slot, sf,
+               std::size_t(H), D, ni.mlp_w1, ni.mlp_w2);
         c.Ks = sf;
       }
     }
     ra.B = B, ra.H = H, ra.S = S, ra.D = D, ra.win = c.win, ra.slot = c.slot, ra.slot_value = c.slot_value;
-    ra.scale = c.scale, ra.Q = c.Q, ra.Ks = c.Ks, ra.v_slot = c.Vs, ra.sink = in.sink_logit, ra.g_out = in.g_out;
-    ra.norm_w = in.norm_weight, ra.norm_b = in.norm_bias;
+    ra.scale = c.scale, ra.Q = c.Q, ra.Ks = c.Ks, ra.v_slot = c.Vs, ra.sink = ni.sink, ra.g_out = ni.g_out;
+    ra.norm_w = ni.norm_w, ra.norm_b = ni.norm_b;
   }
 };
 
 template <class V, class T>
-void forward_impl(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out, cudaStream_t s,
-                  const TileOps<T>& tiles, CudaMath math) {
+void forward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out, cudaStream_t s,
+                      const TileOps<T>& tiles, CudaMath math) {
   static_assert(std::is_same_v<T, float>, "fused attention (cuda): T = float (fp32 storage)");
   static_assert(std::is_same_v<typename V::window, Window>,
                 "fused attention (cuda): the tiles take the Window policy only (DevCtx and RowArgs hold a Window); a "
@@ -112,31 +99,23 @@ void forward_impl(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& 
 }
 
 template <class V, class T>
-void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g,
-                   cudaStream_t s, const TileOps<T>& tiles, CudaMath math) {
+void backward_unscaled(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout,
+                       Grads<T>& g, cudaStream_t s, const TileOps<T>& tiles, CudaMath math) {
   static_assert(std::is_same_v<T, float>, "fused attention (cuda): T = float (fp32 storage)");
   static_assert(std::is_same_v<typename V::window, Window>,
                 "fused attention (cuda): the tiles take the Window policy only (DevCtx and RowArgs hold a Window); a "
                 "variant with another window policy runs on the CPU op");
   using K = typename V::kernel;
-  using G = typename V::gate;
   using Vec = typename V::vector_stage;
   using Row = typename V::row_stage;
-  SINKLAB_CHECK(dout && g.dq && g.dk && g.dv, "fused_backward_cuda: dout, dq, dk and dv are required");
+  SINKLAB_CHECK(dout, "fused_backward_cuda: dout is required");
   SINKLAB_CHECK(sv.row_max && sv.row_sum && sv.pre_norm, "fused_backward_cuda: the saved statistics are required");
   Scratch sc(s);
   const Prepared<V, T> pr(p, in, sc, s);
   const DevCtx<T>& c = pr.c;
-  if constexpr (G::has_in) SINKLAB_CHECK(g.dg_in, "fused_backward_cuda: dg_in is required (variant has an input gate)");
-  if constexpr (G::has_out)
-    SINKLAB_CHECK(g.dg_out, "fused_backward_cuda: dg_out is required (variant has an output gate)");
-  if constexpr (Vec::has_weight) SINKLAB_CHECK(g.dnorm_weight, "fused_backward_cuda: dnorm_weight is required");
-  if constexpr (Vec::has_bias) SINKLAB_CHECK(g.dnorm_bias, "fused_backward_cuda: dnorm_bias is required");
-  if constexpr (Row::uses_sink_logit) SINKLAB_CHECK(g.dsink_logit, "fused_backward_cuda: dsink_logit is required");
-  if (c.slot) SINKLAB_CHECK(g.dk_slot, "fused_backward_cuda: dk_slot is required (window has a sink slot)");
-  if (c.slot_value) SINKLAB_CHECK(g.dv_slot, "fused_backward_cuda: dv_slot is required (window has a KV sink slot)");
-  if constexpr (kernel::has_learnable_phi<K>())
-    SINKLAB_CHECK(g.dmlp_w1 && g.dmlp_w2, "fused_backward_cuda: dmlp_w1 and dmlp_w2 are required");
+  check_grads(V::params, p, g, "fused_backward_cuda");
+  const NamedInputs<T> ni(in);  // the built-in policies' tensors and gradients
+  const NamedGrads<T> dn(g);
 
   const int B = p.B, H = p.H, S = p.S, D = p.D;
   const std::size_t nrows = p.row_count(), nk = std::size_t(B) * p.Hkv * S;
@@ -144,7 +123,7 @@ void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
   RowBwdOut<T> ro{};
   ro.dA = sc.get<float>(nrows * D);
   ro.dL = sc.get<float>(nrows);
-  ro.dg_out = g.dg_out;
+  ro.dg_out = dn.g_out;
   if constexpr (Vec::has_weight) ro.dw = sc.get<float>(nrows * D, true);
   if constexpr (Vec::has_bias) ro.db = sc.get<float>(nrows * D, true);
   if constexpr (Row::uses_sink_logit) ro.dsink = sc.get<float>(nrows);
@@ -161,12 +140,12 @@ void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
          static_cast<const T*>(sv.pre_norm), static_cast<const T*>(sv.row_max), static_cast<const T*>(sv.row_sum),
          dout, ro);
   // (B)
-  BwdTileArgs<T> ta{sv.row_max, ro.dA, ro.dL, dKp, g.dv, g.dg_in, dQp};
+  BwdTileArgs<T> ta{sv.row_max, ro.dA, ro.dL, dKp, g.dv, dn.g_in, dQp};
   (math == CudaMath::bf16_tensor_cores ? tiles.backward_tc : tiles.backward)(c, ta, s);
   // (C) feature maps; the slot key's feature-space gradient first (φ needs it as dy)
   T* dks = nullptr;  // (H, D) Σ_b Σ_i scale·ds·q (feature space for feature kernels)
   if (c.slot) {
-    dks = K::is_feature ? sc.get<T>(std::size_t(H) * D) : g.dk_slot;
+    dks = K::is_feature ? sc.get<T>(std::size_t(H) * D) : dn.k_slot;
     grouped_colsum(sc, static_cast<const float*>(ro.slot_ds), c.Q, B, H, S, D, dks, s);
   }
   if constexpr (K::is_feature) {
@@ -178,12 +157,12 @@ void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
       float* Rc = sc.get<float>(ntot * D);
       float* Hc = sc.get<float>(ntot * D);
       auto rows = [&](const T* x, const T* dy, T* dx, std::size_t n, std::size_t at) {
-        launch(&mlp_backward_rows_kernel<T>, dim3(row_blocks(n)), dim3(kRowThreads), 0, s, x, dy, dx, n, D, in.mlp_w1,
-               in.mlp_w2, Xc + at * D, Yc + at * D, Rc + at * D, Hc + at * D);
+        launch(&mlp_backward_rows_kernel<T>, dim3(row_blocks(n)), dim3(kRowThreads), 0, s, x, dy, dx, n, D, ni.mlp_w1,
+               ni.mlp_w2, Xc + at * D, Yc + at * D, Rc + at * D, Hc + at * D);
       };
       rows(in.q, dQp, g.dq, nrows, 0);
       rows(in.k, dKp, g.dk, nk, nrows);
-      if (c.slot) rows(in.k_slot, dks, g.dk_slot, ns, nrows + nk);
+      if (c.slot) rows(ni.k_slot, dks, dn.k_slot, ns, nrows + nk);
       constexpr int chunk = 1024;
       const int nchunks = int((ntot + chunk - 1) / chunk);
       float* part = sc.get<float>(std::size_t(nchunks) * D * D);
@@ -191,35 +170,77 @@ void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved
       launch(&outer_partial_kernel<T>, grid, dim3(kRowThreads), 0, s, static_cast<const float*>(Yc),
              static_cast<const float*>(Rc), ntot, D, chunk, part);  // dW2 = Σ dyᵀ·relu(h)
       launch(&sum_chunks_kernel<T>, dim3(row_blocks(std::size_t(D) * D)), dim3(kRowThreads), 0, s,
-             static_cast<const float*>(part), 1, nchunks, D * D, g.dmlp_w2);
+             static_cast<const float*>(part), 1, nchunks, D * D, dn.mlp_w2);
       float* part1 = sc.get<float>(std::size_t(nchunks) * D * D);
       launch(&outer_partial_kernel<T>, grid, dim3(kRowThreads), 0, s, static_cast<const float*>(Hc),
              static_cast<const float*>(Xc), ntot, D, chunk, part1);  // dW1 = Σ dhᵀ·x
       launch(&sum_chunks_kernel<T>, dim3(row_blocks(std::size_t(D) * D)), dim3(kRowThreads), 0, s,
-             static_cast<const float*>(part1), 1, nchunks, D * D, g.dmlp_w1);
+             static_cast<const float*>(part1), 1, nchunks, D * D, dn.mlp_w1);
     } else {
       launch(&phi_backward_kernel<Phi, T>, dim3(row_blocks(nrows)), dim3(kRowThreads), 0, s, in.q,
              static_cast<const T*>(dQp), g.dq, nrows, D);
       launch(&phi_backward_kernel<Phi, T>, dim3(row_blocks(nk)), dim3(kRowThreads), 0, s, in.k,
              static_cast<const T*>(dKp), g.dk, nk, D);
       if (c.slot)
-        launch(&phi_backward_kernel<Phi, T>, dim3(row_blocks(std::size_t(H))), dim3(kRowThreads), 0, s, in.k_slot,
-               static_cast<const T*>(dks), g.dk_slot, std::size_t(H), D);
+        launch(&phi_backward_kernel<Phi, T>, dim3(row_blocks(std::size_t(H))), dim3(kRowThreads), 0, s, ni.k_slot,
+               static_cast<const T*>(dks), dn.k_slot, std::size_t(H), D);
     }
   }
   // (D) shared parameters, fixed order
   if constexpr (Vec::has_weight)
     grouped_colsum(sc, static_cast<const float*>(nullptr), static_cast<const float*>(ro.dw), 1, 1, int(nrows), D,
-                   g.dnorm_weight, s);
+                   dn.norm_w, s);
   if constexpr (Vec::has_bias)
     grouped_colsum(sc, static_cast<const float*>(nullptr), static_cast<const float*>(ro.db), 1, 1, int(nrows), D,
-                   g.dnorm_bias, s);
+                   dn.norm_b, s);
   if constexpr (Row::uses_sink_logit)
     grouped_colsum(sc, static_cast<const float*>(ro.dsink), static_cast<const float*>(nullptr), B, H, S, 1,
-                   g.dsink_logit, s);
+                   dn.sink, s);
   if (c.slot_value)
-    grouped_colsum(sc, static_cast<const float*>(ro.slot_w), static_cast<const float*>(ro.dA), B, H, S, D, g.dv_slot,
+    grouped_colsum(sc, static_cast<const float*>(ro.slot_w), static_cast<const float*>(ro.dA), B, H, S, D, dn.v_slot,
                    s);
+}
+
+// The entry points: a kernel's query scale first (Note [query scale]), then the base variant's op on q'.
+template <class V, class T>
+void forward_impl(const AttentionParams<T>& p, const Inputs<T>& in, Outputs<T>& out, cudaStream_t s,
+                  const TileOps<T>& tiles, CudaMath math) {
+  if constexpr (scales_queries_v<V>) {
+    check_inputs(V::params, p, in, "attention (cuda)");
+    check_shape(p);
+    const ParamSpec& spec = V::kernel::query_log_scale;
+    Scratch sc(s);
+    T* qs = sc.get<T>(p.q_size());
+    launch(&scale_queries_kernel<T>, dim3(row_blocks(p.q_size())), dim3(kRowThreads), 0, s, in.q, in[spec], qs,
+           p.q_size(), p.H, std::size_t(p.S) * p.D);
+    Inputs<T> scaled = in;
+    scaled.q = qs;
+    forward_unscaled<unscaled_variant_t<V>>(p, scaled, out, s, tiles, math);
+  } else {
+    forward_unscaled<V>(p, in, out, s, tiles, math);
+  }
+}
+template <class V, class T>
+void backward_impl(const AttentionParams<T>& p, const Inputs<T>& in, const Saved<T>& sv, const T* dout, Grads<T>& g,
+                   cudaStream_t s, const TileOps<T>& tiles, CudaMath math) {
+  if constexpr (scales_queries_v<V>) {
+    check_inputs(V::params, p, in, "attention (cuda)");
+    check_grads(V::params, p, g, "fused_backward_cuda");
+    check_shape(p);
+    const ParamSpec& spec = V::kernel::query_log_scale;
+    Scratch sc(s);
+    T* qs = sc.get<T>(p.q_size());
+    const std::size_t per_head = std::size_t(p.S) * p.D;
+    launch(&scale_queries_kernel<T>, dim3(row_blocks(p.q_size())), dim3(kRowThreads), 0, s, in.q, in[spec], qs,
+           p.q_size(), p.H, per_head);
+    Inputs<T> scaled = in;
+    scaled.q = qs;
+    backward_unscaled<unscaled_variant_t<V>>(p, scaled, sv, dout, g, s, tiles, math);
+    launch(&query_scale_backward_kernel<T>, dim3(p.H), dim3(kRowThreads), kRowThreads * sizeof(float), s,
+           static_cast<const T*>(qs), in[spec], g.dq, g[spec], p.B, p.H, per_head);
+  } else {
+    backward_unscaled<V>(p, in, sv, dout, g, s, tiles, math);
+  }
 }
 
 }  // namespace sinklab::attention::cuda_detail
