@@ -112,3 +112,59 @@ TEST_CASE("softmax_detach_denom == softmax_clamp_denom forward; backward drops e
   REQUIRE(max_extra > 1e-3);  // the term is really there
   check_rel(diff, extra, 1e-9, "dq_normal − dq_detached");
 }
+
+// The learnable per-head temperature (kernel::LearnedTemperature, Note [query scale]): at θ = 0 it is softmax to the
+// bit; at θ ≠ 0 its output is softmax over e^{θ_h}·s written out here (one θ per head, so a scale applied to the
+// wrong head or not at all fails), and dθ_h = Σ_ij ∂L/∂s_ij · s_ij is checked from that definition too. The gradcheck
+// and the CUDA emulator pick the variant up from the registry without naming it.
+TEST_CASE("softmax_temperature: θ = 0 is softmax; θ ≠ 0 is softmax(e^θ s) written out", "[attention][equivalence]") {
+  const auto temp = attn::AnyAttention<double>::create("softmax_temperature");
+  auto pr = make_problem<double>(temp, 1, 2, 1, 40, 16, 9);
+  REQUIRE(pr.specs.size() == 1);
+  REQUIRE(pr.specs[0].key == "log_temperature");
+  auto& theta = pr.at("log_temperature");
+  std::fill(theta.begin(), theta.end(), 0.0);
+  Problem<double> plain = pr;
+  plain.specs.clear();
+  plain.extra.clear();
+  const auto at_zero = fused("softmax_temperature", pr);
+  const auto softmax = fused("softmax", plain);
+  REQUIRE(at_zero.o == softmax.o);
+  REQUIRE(at_zero.dq == softmax.dq);
+  REQUIRE(at_zero.dk == softmax.dk);
+  REQUIRE(at_zero.dv == softmax.dv);
+
+  theta = {0.7, -0.4};
+  const auto got = fused("softmax_temperature", pr);
+  const auto& p = pr.p;
+  const double scale = 1.0 / std::sqrt(double(p.D));
+  std::vector<double> o(p.q_size(), 0.0), dtheta(p.H, 0.0);
+  for (int h = 0; h < p.H; ++h)
+    for (int i = 0; i < p.S; ++i) {
+      const std::size_t ri = std::size_t(h) * p.S + i;
+      std::vector<double> s(i + 1), w(i + 1);
+      double mx = -1e300, l = 0;
+      for (int j = 0; j <= i; ++j) {
+        double x = 0;
+        for (int d = 0; d < p.D; ++d) x += pr.q[ri * p.D + d] * pr.k[std::size_t(j) * p.D + d];
+        s[j] = std::exp(theta[h]) * scale * x;
+        mx = std::max(mx, s[j]);
+      }
+      for (int j = 0; j <= i; ++j) l += (w[j] = std::exp(s[j] - mx));
+      // o_i = Σ_j w_j v_j / l; ∂L/∂s_j = p_j (dout·v_j − dout·o_i); dθ_h += Σ_j ∂L/∂s_j · s_j
+      double do_o = 0;
+      for (int j = 0; j <= i; ++j)
+        for (int d = 0; d < p.D; ++d) o[ri * p.D + d] += w[j] / l * pr.v[std::size_t(j) * p.D + d];
+      for (int d = 0; d < p.D; ++d) do_o += pr.dout[ri * p.D + d] * o[ri * p.D + d];
+      for (int j = 0; j <= i; ++j) {
+        double do_v = 0;
+        for (int d = 0; d < p.D; ++d) do_v += pr.dout[ri * p.D + d] * pr.v[std::size_t(j) * p.D + d];
+        dtheta[h] += w[j] / l * (do_v - do_o) * s[j];
+      }
+    }
+  check_rel(got.o, o, 1e-12, "softmax_temperature o vs written out");
+  check_rel(got.grad("log_temperature"), dtheta, 1e-10, "softmax_temperature dθ vs written out");
+  double moved = 0;
+  for (std::size_t e = 0; e < o.size(); ++e) moved = std::max(moved, std::abs(o[e] - softmax.o[e]));
+  CHECK(moved > 1e-3);  // the temperature really changed the output
+}

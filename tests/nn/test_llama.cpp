@@ -75,7 +75,7 @@ TEST_CASE("llama: parameter names follow Hugging Face LLaMA", "[nn]") {
 // io/model_shapes.hpp checks a weights file against the tensors it lists before a model is built; the list must be
 // exactly the model's parameters, less the variant's own (gates, attention norms, sink logits, slots, feature MLP).
 TEST_CASE("llama: the core tensors of io::for_each_core_tensor are the model's", "[nn][shapes]") {
-  for (const char* variant : {"softmax", "gated_softmax", "kernel_mlp_norm", "softmax_sink"})
+  for (const char* variant : {"softmax", "gated_softmax", "kernel_mlp_norm", "softmax_sink", "softmax_temperature"})
     for (bool tied : {false, true})
       for (bool bias : {false, true})
         for (auto norm : {nn::NormKind::RMSNorm, nn::NormKind::LayerNorm})

@@ -487,6 +487,16 @@ struct Feature {
   }
 };
 
+// A learnable per-head temperature on a score kernel: s_ij = e^{θ_h}·scale·q_i·k_j (+ bias), θ_h learnable and 0 at
+// initialisation (the base kernel exactly). The entry points apply it to the queries (Note [query scale]).
+template <Kernel Base>
+struct LearnedTemperature : Base {
+  static_assert(!Base::is_feature, "LearnedTemperature scales the score q·k; a feature kernel's φ(q) is not linear in q");
+  using base = Base;
+  static constexpr ParamSpec query_log_scale{"log_temperature", "attn_log_temperature", Extent::head};
+  static constexpr std::array params{query_log_scale};
+};
+
 // True for feature kernels whose φ has weights (SharedMLP).
 template <class K>
 constexpr bool has_learnable_phi() {

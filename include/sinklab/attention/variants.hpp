@@ -178,6 +178,10 @@ SINKLAB_ROW(sigmoid_bias_per_row, "σ(s − log n_i), a bias per row; a sink slo
             V<kernel::Sigmoid<kernel::SigmoidBias::minus_log_n_i>, row::None>);
 SINKLAB_ROW(softpick, "relu(eˢ − 1)", "÷ (Σ|eˢ − 1| + 1e-6)", "none", "Zuhri et al. 2025, Softpick",
             V<kernel::Softpick, row::RowSum<1e-6>>);
+SINKLAB_ROW(softmax_temperature, "exp(e^{θ_h}·s), learnable per-head temperature θ_h (0 at init)", "÷ Σ", "none",
+            "per-head learnable temperature (cf. Henry et al. 2020, Query-Key Normalization's learned scale)",
+            V<kernel::LearnedTemperature<kernel::Exp>, row::RowSum<>>);
+
 #undef SINKLAB_ROW
 
 using all_rows =
@@ -192,7 +196,7 @@ using all_rows =
              gated_softmax_no_gate_no_norm, linear_elu, linear_relu, linear_cosine, sigmoid, sigmoid_norm, elu,
              elu_norm, kernel_linear, kernel_linear_norm, kernel_elu, kernel_elu_norm, kernel_mlp, kernel_mlp_norm,
              softmax1, softmax_sink, gated_attention, gated_attention_headwise, sigmoid_bias, sigmoid_bias_per_row,
-             softpick>;
+             softpick, softmax_temperature>;
 
 }  // namespace variants
 
