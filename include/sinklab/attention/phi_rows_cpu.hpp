@@ -4,6 +4,7 @@
 // PhiRows<Phi> is the per-row loop; a φ with a faster block path specialises it here and sets `cpu_rows = true`;
 // phi_rows_cpu checks the two agree at compile time, so a fast path cannot be dropped or added silently.
 #include <Eigen/Core>
+#include <algorithm>
 
 #include "sinklab/attention/phi.hpp"
 
@@ -23,21 +24,43 @@ struct PhiRows {
   }
 };
 
+// Note [address-independent SIMD]: Eigen's vectorised exp differs from std::exp in the last bit, and on a Map of
+// unknown alignment Eigen sends the unaligned head of the array through the scalar one. Which elements got which
+// would then follow the heap's addresses, so a run's bits could change with, say, the length of its output path.
+// Every element goes through the packet path instead, in aligned fixed-size blocks (the last one zero-padded).
+template <class T, class F>
+void simd_blocks(long n, F&& block) {
+  constexpr long kBlock = 256;
+  for (long o = 0; o < n; o += kBlock) block(o, std::min(kBlock, n - o));
+}
+
 // elu(x) + 1 = max(x, 0) + e^{min(x, 0)}: one SIMD exp over the block.
 template <>
 struct PhiRows<phi::EluPlus1> {
   static constexpr bool specialised = true;
   template <class T>
+  using Block = Eigen::Array<T, 256, 1>;  // fixed size: aligned, whole packets
+  template <class T>
   static void forward(const T* x, T* y, long n, int D, const PhiParams<T>&, T*) {
-    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<const A> X(x, n * D);
-    Eigen::Map<A>(y, n * D) = X.max(T(0)) + X.min(T(0)).exp();
+    Block<T> X, Y;
+    simd_blocks<T>(n * D, [&](long o, long m) {
+      X.head(m) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x + o, m);
+      X.tail(X.size() - m).setZero();
+      Y = X.max(T(0)) + X.min(T(0)).exp();
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(y + o, m) = Y.head(m);
+    });
   }
   template <class T>
   static void backward(const T* x, const T* dy, T* dx, long n, int D, const PhiParams<T>&, T*, T*, const T*) {
-    using A = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<const A> X(x, n * D), dY(dy, n * D);
-    Eigen::Map<A>(dx, n * D) = dY * X.min(T(0)).exp();
+    Block<T> X, dY, dX;
+    simd_blocks<T>(n * D, [&](long o, long m) {
+      X.head(m) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x + o, m);
+      dY.head(m) = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(dy + o, m);
+      X.tail(X.size() - m).setZero();
+      dY.tail(dY.size() - m).setZero();
+      dX = dY * X.min(T(0)).exp();
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dx + o, m) = dX.head(m);
+    });
   }
 };
 
