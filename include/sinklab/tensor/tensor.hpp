@@ -113,6 +113,11 @@ class Tensor<T, Cpu> {
   }
   // True when both tensors view the same buffer (used to avoid aliasing in in-place updates).
   bool shares_storage(const Tensor& o) const { return buf_ == o.buf_; }
+  // True when this handle is the only one on its buffer and views all of it, contiguously: it may be adopted.
+  bool sole_owner() const {
+    return buf_ && buf_.use_count() == 1 && offset_ == 0 && is_contiguous() &&
+           static_cast<std::size_t>(numel()) == buf_->size();
+  }
 
   T* data() { return buf_ ? buf_->data() + offset_ : nullptr; }
   const T* data() const { return buf_ ? buf_->data() + offset_ : nullptr; }

@@ -2,6 +2,7 @@
 // Matrix products. matmul(a, b, ta, tb) = op(a) op(b) with op transposing the last two axes when asked (batched; b may
 // be 2-D and shared across the batch); linear(x, W, b) = x Wᵀ + b for x (…, in), W (out, in).
 #include <source_location>
+#include <utility>
 
 #include "sinklab/autograd/var.hpp"
 #include "sinklab/backend/cpu/gemm.hpp"
@@ -68,8 +69,32 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
       "linear", y.reshape(out_shape), {x, weight, bias},
       [x, weight, bias, has_bias](const Tensor<T>& g) {
         const Tensor<T> G2 = detail::as_rows(g);
-        if (x.requires_grad()) accumulate(x, cpu::matmul(G2, weight.value(), false, false).reshape(x.shape()));
-        if (weight.requires_grad()) accumulate(weight, cpu::matmul(G2, detail::as_rows(x.value()), true, false));
+        const bool want_x = x.requires_grad(), want_w = weight.requires_grad();
+        Tensor<T> dx, dw;
+        auto grad_x = [&] { dx = cpu::matmul(G2, weight.value(), false, false); };
+        auto grad_w = [&] { dw = cpu::matmul(G2, detail::as_rows(x.value()), true, false); };
+        // Note [dW beside dx]: dW (out × in) sums over every row, so a small layer's dW is one tile of the GEMM grid
+        // and one thread runs it while the others wait. Then the two products run side by side instead, each as the
+        // same single-threaded tiles as before (so the same bits), and they take equal time: both are rows·out·in
+        // multiply-adds.
+        if (want_x && want_w && sinklab::num_threads() > 1 && cpu::detail::gemm_one_tile(weight.size(0), weight.size(1))) {
+#pragma omp parallel sections num_threads(2)
+          {
+#pragma omp section
+            grad_x();
+#pragma omp section
+            grad_w();
+          }
+        } else {
+          if (want_x) grad_x();
+          if (want_w) grad_w();
+        }
+        if (want_x) {
+          Tensor<T> dx_shaped = dx.reshape(x.shape());
+          dx = Tensor<T>();  // so that dx_shaped holds its buffer alone and accumulate can adopt it
+          accumulate(x, std::move(dx_shaped));
+        }
+        if (want_w) accumulate(weight, std::move(dw));
         if (has_bias && bias.requires_grad()) {
           Tensor<T> db({weight.size(0)});
           if (G2.numel()) db.matrix() = G2.matrix().colwise().sum();

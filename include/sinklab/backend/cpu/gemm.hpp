@@ -23,6 +23,9 @@ inline constexpr int64_t kGemmTileRows = 256, kGemmTileCols = 512;
 // Below this many multiply-adds a product runs on the calling thread (fork/join would cost more than it saves).
 inline constexpr int64_t kGemmParallelFlops = int64_t(1) << 21;
 
+// Whether an M×N product is one tile of the grid, so runs on one thread whatever the thread count.
+inline bool gemm_one_tile(int64_t m, int64_t n) { return m <= kGemmTileRows && n <= kGemmTileCols; }
+
 // out (M×N) (+)= op(A) op(B) on raw row-major blocks.
 template <class T>
 void gemm_block(const T* a, int64_t ar, int64_t ac, bool ta, const T* b, int64_t br, int64_t bc, bool tb, T* out,
