@@ -1,8 +1,8 @@
 #pragma once
 // Private to sinklab::cuda: the registry's fused CUDA attention, instantiated once and spread over TUs (2-core CI).
 //   tile_shard_*.cu     the heavy tile kernels, once per distinct TileTraits (Note [two template axes] in
-//                       fused_cuda.cuh): 11 behind the 47 names, × (fp32: head-dim capacities 64/128/256;
-//                       bf16 tensor cores: head dims 64/128) × (forward, dK/dV, dQ)
+//                       fused_cuda.cuh): 11 behind the 48 names (softmax_temperature's are softmax's), × (fp32:
+//                       head-dim capacities 64/128/256; bf16 tensor cores: head dims 64/128) × (forward, dK/dV, dQ)
 //   variant_shard_*.cu  per unique Variant: the per-row kernels and the host orchestration, which reach the tile
 //                       kernels through tile_ops(), so no shard instantiates a tile kernel twice
 //   registry.cu         attention_cuda_ops() and tile_ops()
