@@ -188,11 +188,24 @@ def save(path, tensors):
     open(path, 'wb').write(struct.pack('<Q', len(h)) + h + data)
 qkv = [('q', [1, 2, 4, 8]), ('k', [1, 2, 4, 8]), ('v', [1, 2, 4, 8])]
 save('$strict/qkv.safetensors', qkv)
-save('$strict/typo.safetensors', qkv + [('dOut', [1, 2, 4, 8])])"
+save('$strict/typo.safetensors', qkv + [('dOut', [1, 2, 4, 8])])
+save('$strict/temp.safetensors', qkv + [('dout', [1, 2, 4, 8]), ('log_temperature', [2])])
+save('$strict/temp_typo.safetensors', qkv + [('log_temperatur', [2])])"
 check "probe attention: q, k, v written here run" "$probe" attention --variant softmax \
   --input "$strict/qkv.safetensors" --output "$strict/o.safetensors"
 expect_error "probe attention: a misspelt dout is named, not ignored" "unknown tensor 'dOut'; did you mean 'dout'?" \
   "$probe" attention --variant softmax --input "$strict/typo.safetensors" --output "$strict/o.safetensors"
+# A variant's own tensors come from its policies' lists (Note [parameter lists]): the temperature policy's is read,
+# its gradient written, and a misspelling, a missing one or one another variant does not take is named.
+check "probe attention: softmax_temperature reads log_temperature and writes its gradient" bash -c \
+  "'$probe' attention --variant softmax_temperature --input '$strict/temp.safetensors' --output '$strict/t.safetensors' \
+   && grep -q dlog_temperature '$strict/t.safetensors'"
+expect_error "probe attention: a misspelt policy tensor is named" "did you mean 'log_temperature'?" \
+  "$probe" attention --variant softmax_temperature --input "$strict/temp_typo.safetensors" --output "$strict/t.safetensors"
+expect_error "probe attention: a missing policy tensor is named with its shape" "needs tensor 'log_temperature'" \
+  "$probe" attention --variant softmax_temperature --input "$strict/qkv.safetensors" --output "$strict/t.safetensors"
+expect_error "probe attention: a tensor the variant does not take is refused" "'log_temperature' is not used by variant 'softmax'" \
+  "$probe" attention --variant softmax --input "$strict/temp.safetensors" --output "$strict/t.safetensors"
 mkdir -p "$strict/sub"
 expect_error "probe attention: --output onto --input (another spelling) is refused" "is the --input file" \
   "$probe" attention --variant softmax --input "$strict/qkv.safetensors" --output "$strict/sub/../qkv.safetensors"
