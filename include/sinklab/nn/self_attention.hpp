@@ -44,6 +44,7 @@ class SelfAttention {
         rope_layout_(cfg.rope_interleaved ? autograd::RopeLayout::Interleaved : autograd::RopeLayout::RotateHalf),
         window_(window_spec(cfg)),
         op_(std::make_shared<attention::AnyAttention<T>>(attention::AnyAttention<T>::create(cfg.attention, window_))),
+        params_(op_->params()),
         q_(name + ".q_proj", cfg.d_model, H_ * D_, ctx, cfg.bias),
         k_(name + ".k_proj", cfg.d_model, Hkv_ * D_, ctx, cfg.bias),
         v_(name + ".v_proj", cfg.d_model, Hkv_ * D_, ctx, cfg.bias),
@@ -55,20 +56,19 @@ class SelfAttention {
     // The variant's own weights, one per entry of its list (Note [parameter lists]); gates are activations,
     // computed per call from the gate projections above.
     const double slot_std = std::sqrt(2.0 / (5.0 * double(cfg.d_model)));
-    for (const attention::ParamSpec& s : op_->params()) {
+    for (const attention::ParamSpec& s : params_) {
       if (!s.learnable()) continue;
       const std::string pname = name + "." + std::string(s.checkpoint);
       const Shape shape = s.shape(0, H_, 0, D_);
       Var<T> w;
-      switch (s.init) {
-        case attention::Init::zeros: w = make_const_param<T>(pname, shape, T(0)); break;
-        case attention::Init::ones: w = make_const_param<T>(pname, shape, T(1)); break;
-        case attention::Init::linear: w = init_linear_weight<T>(pname, shape[0], shape[1], ctx); break;
-        case attention::Init::slot_normal: w = make_param<T>(pname, shape, slot_std, ctx); break;
-      }
-      // V-bias: the slot's key is fixed at zero (score 0), only its value learns.
       if (s.key == attention::param::k_slot.key && cfg.slot == BiasSlot::V)
-        w = Var<T>(Tensor<T>::zeros(shape), false, pname);
+        w = Var<T>(Tensor<T>::zeros(shape), false, pname);  // V-bias: the key is fixed at zero, only the value learns
+      else if (s.init == attention::Init::zeros || s.init == attention::Init::ones)
+        w = make_const_param<T>(pname, shape, T(s.init == attention::Init::ones ? 1 : 0));
+      else if (s.init == attention::Init::linear)
+        w = init_linear_weight<T>(pname, shape[0], shape[1], ctx);
+      else
+        w = make_param<T>(pname, shape, slot_std, ctx);
       weights_.emplace_back(s, w);
     }
   }
@@ -96,7 +96,7 @@ class SelfAttention {
     if (info.in_gate) g_in = autograd::contiguous(autograd::permute(autograd::sigmoid(in_gate_(x)), {0, 2, 1}));
     // in the list's order: gates (activations) where they come, the weights from weights_
     std::size_t wi = 0;
-    for (const attention::ParamSpec& s : op_->params()) {
+    for (const attention::ParamSpec& s : params_) {
       if (s.learnable())
         in.extra.emplace_back(s, weights_[wi++].second);
       else
@@ -137,6 +137,7 @@ class SelfAttention {
   autograd::RopeLayout rope_layout_;
   attention::WindowSpec window_;
   std::shared_ptr<const attention::AnyAttention<T>> op_;
+  std::vector<attention::ParamSpec> params_;  // the variant's tensors for this window, looked up once
   Linear<T> q_, k_, v_, o_, out_gate_, in_gate_;
   std::vector<std::pair<attention::ParamSpec, Var<T>>> weights_;  // the variant's weights, in its list's order
 };
