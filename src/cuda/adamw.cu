@@ -3,6 +3,7 @@
 // Math: sinklab/backend/functors/adamw.hpp (same formula as sinklab::optim::AdamW).
 #include <cmath>
 
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/adamw.hpp"
 
@@ -59,9 +60,8 @@ void adamw_multi_tensor(const std::vector<AdamWParam<T>>& params, const AdamWHyp
   const double bc1 = 1.0 - std::pow(double(h.beta1), double(h.step));
   const double bc2 = 1.0 - std::pow(double(h.beta2), double(h.step));
   const functors::AdamWStep step{h.lr, h.beta1, h.beta2, h.eps, float(bc1), float(bc2)};
-  adamw_kernel<T><<<unsigned(blocks), kThreads, 0, s>>>(reinterpret_cast<const AdamWParam<T>*>(d_params.data()),
+  launch_kernel(adamw_kernel<T>, unsigned(blocks), kThreads, 0, s, reinterpret_cast<const AdamWParam<T>*>(d_params.data()),
                                                         d_starts.data(), int(n), step);
-  SINKLAB_CUDA_CHECK_LAUNCH();
 }
 
 template void adamw_multi_tensor<float>(const std::vector<AdamWParam<float>>&, const AdamWHyper&, cudaStream_t);

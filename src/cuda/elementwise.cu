@@ -1,6 +1,7 @@
 // Elementwise unary/binary kernels with broadcasting, their backwards, sum_to (deterministic reduction of a
 // broadcast gradient back to an input's shape) and broadcast_to, the scalar-parameter pointwise ops, masked_fill,
 // and concat / split / slice backward as strided copies. Math: sinklab/backend/functors/{elementwise,concat}.hpp.
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/concat.hpp"
 #include "sinklab/backend/functors/elementwise.hpp"
@@ -171,8 +172,7 @@ void sum_to_raw(TOut* out, const TIn* g, const Shape& full, const Shape& target,
   const auto red = fn::make_indexer<1>(red_shape, rs, rt);
   const int64_t n_out = numel(kept_shape), n_red = numel(red_shape);
   if (n_out == 0) return;
-  sum_to_kernel<TIn, TOut><<<grid_for(n_out, kThreads), kThreads, 0, s>>>(out, g, kept, red, n_out, n_red);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(sum_to_kernel<TIn, TOut>, grid_for(n_out, kThreads), kThreads, 0, s, out, g, kept, red, n_out, n_red);
 }
 
 // Copies each piece between `joined` (data + its strides) and the pieces; into_joined: concat, else split.
@@ -186,8 +186,7 @@ void copy_pieces(T* joined, const Shape& joined_strides, int axis, const std::ve
     if (c.n == 0) continue;
     T* dst = into_joined ? joined + c.base : dst_pieces[k];
     const T* src = into_joined ? src_pieces[k] : joined + c.base;
-    copy_kernel<T><<<grid_for(c.n, kThreads), kThreads, 0, s>>>(dst, src, c.ix, c.n);
-    SINKLAB_CUDA_CHECK_LAUNCH();
+    launch_kernel(copy_kernel<T>, grid_for(c.n, kThreads), kThreads, 0, s, dst, src, c.ix, c.n);
   }
 }
 
@@ -200,9 +199,8 @@ Tensor<T, Cuda> unary(UnaryOp op, const Tensor<T, Cuda>& x, cudaStream_t s) {
   if (n == 0) return y;
   const auto ix = indexer<1>(x.shape(), x);
   with_unary(op, [&](auto f) {
-    unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), ix, n, f);
+    launch_kernel(unary_kernel<T, decltype(f)>, grid_for(n, kThreads), kThreads, 0, s, y.data(), x.data(), ix, n, f);
   });
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return y;
 }
 
@@ -216,9 +214,8 @@ Tensor<T, Cuda> unary_backward(UnaryOp op, const Tensor<T, Cuda>& x, const Tenso
   if (n == 0) return dx;
   const auto ix = indexer<3>(x.shape(), x, y, dy);
   with_unary(op, [&](auto f) {
-    unary_bwd_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), x.data(), y.data(), dy.data(), ix, n, f);
+    launch_kernel(unary_bwd_kernel<T, decltype(f)>, grid_for(n, kThreads), kThreads, 0, s, dx.data(), x.data(), y.data(), dy.data(), ix, n, f);
   });
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return dx;
 }
 
@@ -230,9 +227,8 @@ Tensor<T, Cuda> binary(BinaryOp op, const Tensor<T, Cuda>& a, const Tensor<T, Cu
   if (n == 0) return z;
   const auto ix = indexer<2>(out, a, b);
   with_binary(op, [&](auto f) {
-    binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(z.data(), a.data(), b.data(), ix, n, f);
+    launch_kernel(binary_kernel<T, decltype(f)>, grid_for(n, kThreads), kThreads, 0, s, z.data(), a.data(), b.data(), ix, n, f);
   });
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return z;
 }
 
@@ -248,9 +244,8 @@ void binary_backward(BinaryOp op, const Tensor<T, Cuda>& a, const Tensor<T, Cuda
   if (n == 0) return;
   const auto ix = indexer<3>(out, a, b, dz);
   with_binary(op, [&](auto f) {
-    binary_bwd_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(ga.data(), gb.data(), a.data(), b.data(), dz.data(), ix, n, f);
+    launch_kernel(binary_bwd_kernel<T, decltype(f)>, grid_for(n, kThreads), kThreads, 0, s, ga.data(), gb.data(), a.data(), b.data(), dz.data(), ix, n, f);
   });
-  SINKLAB_CUDA_CHECK_LAUNCH();
   sum_to_raw(da.data(), ga.data(), out, a.shape(), s);
   sum_to_raw(db.data(), gb.data(), out, b.shape(), s);
 }
@@ -271,8 +266,8 @@ Tensor<T, Cuda> broadcast_to(const Tensor<T, Cuda>& g, const Shape& shape, float
   const int64_t n = out.numel();
   if (n == 0) return out;
   const auto ix = indexer<1>(shape, g);
-  unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(out.data(), g.data(), ix, n, fn::MulScalar{scale});
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(unary_kernel<T, fn::MulScalar>, grid_for(n, kThreads), kThreads, 0, s, out.data(), g.data(), ix, n,
+                fn::MulScalar{scale});
   return out;
 }
 
@@ -283,8 +278,7 @@ Tensor<T, Cuda> unary_scalar(ScalarOp op, const Tensor<T, Cuda>& x, float a, flo
     const int64_t n = x.numel();
     if (n == 0) return y;
     const auto ix = indexer<1>(x.shape(), x);
-    unary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), ix, n, f);
-    SINKLAB_CUDA_CHECK_LAUNCH();
+    launch_kernel(unary_kernel<T, decltype(f)>, grid_for(n, kThreads), kThreads, 0, s, y.data(), x.data(), ix, n, f);
     return y;
   });
 }
@@ -299,9 +293,8 @@ Tensor<T, Cuda> unary_scalar_backward(ScalarOp op, const Tensor<T, Cuda>& x, con
     const int64_t n = x.numel();
     if (n == 0) return dx;
     const auto ix = indexer<2>(x.shape(), x, dy);
-    binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), x.data(), dy.data(), ix, n,
+    launch_kernel(binary_kernel<T, GradNoY<decltype(f)>>, grid_for(n, kThreads), kThreads, 0, s, dx.data(), x.data(), dy.data(), ix, n,
                                                                GradNoY<decltype(f)>{f});
-    SINKLAB_CUDA_CHECK_LAUNCH();
     return dx;
   });
 }
@@ -320,8 +313,8 @@ Tensor<T, Cuda> masked_fill(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& mas
   const int64_t n = y.numel();
   if (n == 0) return y;
   const auto ix = indexer<2>(x.shape(), x, mask);
-  binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(y.data(), x.data(), mask.data(), ix, n, fn::MaskedFill{value});
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(binary_kernel<T, fn::MaskedFill>, grid_for(n, kThreads), kThreads, 0, s, y.data(), x.data(), mask.data(), ix, n,
+                fn::MaskedFill{value});
   return y;
 }
 
@@ -332,8 +325,8 @@ Tensor<T, Cuda> masked_fill_backward(const Tensor<T, Cuda>& dy, const Tensor<T, 
   const int64_t n = dx.numel();
   if (n == 0) return dx;
   const auto ix = indexer<2>(dy.shape(), dy, mask);
-  binary_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), dy.data(), mask.data(), ix, n, fn::MaskedFillGrad{});
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(binary_kernel<T, fn::MaskedFillGrad>, grid_for(n, kThreads), kThreads, 0, s, dx.data(), dy.data(), mask.data(), ix, n,
+                fn::MaskedFillGrad{});
   return dx;
 }
 

@@ -3,6 +3,7 @@
 #include <cub/block/block_reduce.cuh>
 #include <cub/device/device_radix_sort.cuh>
 
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/softmax.hpp"
 
@@ -118,10 +119,8 @@ CrossEntropyOut cross_entropy(const Tensor<T, Cuda>& logits, const Tensor<int32_
   CrossEntropyOut o{Tensor<float, Cuda>::zeros({}, s), Tensor<float, Cuda>::zeros({rows}, s), Tensor<float, Cuda>::zeros({}, s)};
   if (rows == 0) return o;
   auto row_loss = Tensor<float, Cuda>::empty({rows}, s);
-  ce_fwd_kernel<<<unsigned(rows), kThreads, 0, s>>>(row_loss.data(), o.lse.data(), xc.data(), tc.data(), vocab);
-  SINKLAB_CUDA_CHECK_LAUNCH();
-  ce_mean_kernel<<<1, kThreads, 0, s>>>(o.loss.data(), o.count.data(), row_loss.data(), tc.data(), rows);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(ce_fwd_kernel<T>, unsigned(rows), kThreads, 0, s, row_loss.data(), o.lse.data(), xc.data(), tc.data(), vocab);
+  launch_kernel(ce_mean_kernel, 1, kThreads, 0, s, o.loss.data(), o.count.data(), row_loss.data(), tc.data(), rows);
   return o;
 }
 
@@ -135,9 +134,8 @@ Tensor<T, Cuda> cross_entropy_backward(const Tensor<T, Cuda>& logits, const Tens
   const int64_t rows = xc.shape()[0], vocab = xc.shape()[1];
   auto dx = Tensor<T, Cuda>::empty(logits.shape(), s);
   if (rows == 0) return dx;
-  ce_bwd_kernel<<<unsigned(rows), kThreads, 0, s>>>(dx.data(), xc.data(), tc.data(), fwd.lse.data(), fwd.count.data(),
+  launch_kernel(ce_bwd_kernel<T>, unsigned(rows), kThreads, 0, s, dx.data(), xc.data(), tc.data(), fwd.lse.data(), fwd.count.data(),
                                                     dloss.data(), vocab);
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return dx;
 }
 
@@ -152,9 +150,8 @@ Tensor<T, Cuda> embedding(const Tensor<T, Cuda>& weight, const Tensor<int32_t, C
   auto y = Tensor<T, Cuda>::empty(out_shape, s);
   if (n * dim == 0) return y;
   auto bad = Tensor<int, Cuda>::zeros({}, s);
-  embed_kernel<<<grid_for(n * dim, kThreads), kThreads, 0, s>>>(y.data(), wc.data(), ic.data(), n, dim, wc.shape()[0],
+  launch_kernel(embed_kernel<T>, grid_for(n * dim, kThreads), kThreads, 0, s, y.data(), wc.data(), ic.data(), n, dim, wc.shape()[0],
                                                                 bad.data());
-  SINKLAB_CUDA_CHECK_LAUNCH();
   // Out-of-range ids are a user error worth a sync: report it here rather than train on zeros.
   const int any_bad = bad.to_host(s).item();
   SINKLAB_CHECK(!any_bad, "embedding: an id is outside [0, ", wc.shape()[0], ")");
@@ -175,16 +172,14 @@ Tensor<T, Cuda> embedding_backward(const Tensor<T, Cuda>& dy, const Tensor<int32
   if (n == 0 || dim == 0) return dw;
   auto pos = Tensor<int32_t, Cuda>::empty({n}, s);
   auto sorted_ids = Tensor<int32_t, Cuda>::empty({n}, s), sorted_pos = Tensor<int32_t, Cuda>::empty({n}, s);
-  iota_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(pos.data(), n);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(iota_kernel, grid_for(n, kThreads), kThreads, 0, s, pos.data(), n);
   std::size_t tmp_bytes = 0;
   SINKLAB_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, tmp_bytes, ic.data(), sorted_ids.data(), pos.data(),
                                                      sorted_pos.data(), n, 0, 32, s));
   auto tmp = Tensor<uint8_t, Cuda>::empty({static_cast<int64_t>(tmp_bytes)}, s);
   SINKLAB_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(tmp.data(), tmp_bytes, ic.data(), sorted_ids.data(), pos.data(),
                                                      sorted_pos.data(), n, 0, 32, s));
-  embed_bwd_kernel<<<unsigned(n), 128, 0, s>>>(dw.data(), dyc.data(), sorted_ids.data(), sorted_pos.data(), n, dim);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(embed_bwd_kernel<T>, unsigned(n), 128, 0, s, dw.data(), dyc.data(), sorted_ids.data(), sorted_pos.data(), n, dim);
   return dw;
 }
 

@@ -2,6 +2,7 @@
 // backward. One block per row; math in sinklab/backend/functors/{softmax,norm}.hpp.
 #include <cub/block/block_reduce.cuh>
 
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/norm.hpp"
 #include "sinklab/backend/functors/softmax.hpp"
@@ -186,8 +187,7 @@ Tensor<T, Cuda> softmax(const Tensor<T, Cuda>& x, cudaStream_t s) {
   const auto xc = x.contiguous(s);
   const Rows r = rows_of(xc, "softmax");
   auto y = Tensor<T, Cuda>::empty(x.shape(), s);
-  if (r.rows && r.cols) softmax_kernel<T, false><<<unsigned(r.rows), kThreads, 0, s>>>(y.data(), xc.data(), r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  if (r.rows && r.cols) launch_kernel(softmax_kernel<T, false>, unsigned(r.rows), kThreads, 0, s, y.data(), xc.data(), r.cols);
   return y;
 }
 template <class T>
@@ -195,8 +195,7 @@ Tensor<T, Cuda> log_softmax(const Tensor<T, Cuda>& x, cudaStream_t s) {
   const auto xc = x.contiguous(s);
   const Rows r = rows_of(xc, "log_softmax");
   auto y = Tensor<T, Cuda>::empty(x.shape(), s);
-  if (r.rows && r.cols) softmax_kernel<T, true><<<unsigned(r.rows), kThreads, 0, s>>>(y.data(), xc.data(), r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  if (r.rows && r.cols) launch_kernel(softmax_kernel<T, true>, unsigned(r.rows), kThreads, 0, s, y.data(), xc.data(), r.cols);
   return y;
 }
 template <class T, bool kLog>
@@ -206,8 +205,7 @@ Tensor<T, Cuda> softmax_bwd(const Tensor<T, Cuda>& y, const Tensor<T, Cuda>& dy,
   const Rows r = rows_of(yc, "softmax_backward");
   auto dx = Tensor<T, Cuda>::empty(y.shape(), s);
   if (r.rows && r.cols)
-    softmax_bwd_kernel<T, kLog><<<unsigned(r.rows), kThreads, 0, s>>>(dx.data(), yc.data(), dyc.data(), r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+    launch_kernel(softmax_bwd_kernel<T, kLog>, unsigned(r.rows), kThreads, 0, s, dx.data(), yc.data(), dyc.data(), r.cols);
   return dx;
 }
 template <class T>
@@ -226,8 +224,7 @@ RmsNormOut<T> rms_norm(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, float
   check_weight(wc, r.cols, "rms_norm");
   RmsNormOut<T> o{Tensor<T, Cuda>::empty(x.shape(), s), Tensor<float, Cuda>::empty({r.rows}, s)};
   if (r.rows && r.cols)
-    rms_fwd_kernel<<<unsigned(r.rows), kThreads, 0, s>>>(o.y.data(), o.rstd.data(), xc.data(), wc.data(), r.cols, eps);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+    launch_kernel(rms_fwd_kernel<T>, unsigned(r.rows), kThreads, 0, s, o.y.data(), o.rstd.data(), xc.data(), wc.data(), r.cols, eps);
   return o;
 }
 template <class T>
@@ -241,11 +238,9 @@ void rms_norm_backward(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, const
   dx = Tensor<T, Cuda>::empty(x.shape(), s);
   dw = Tensor<T, Cuda>::zeros(w.shape(), s);
   if (!r.rows || !r.cols) return;
-  rms_bwd_dx_kernel<<<unsigned(r.rows), kThreads, 0, s>>>(dx.data(), xc.data(), wc.data(), rstd.data(), dyc.data(), r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
-  norm_dw_kernel<T, false><<<grid_for(r.cols, kThreads), kThreads, 0, s>>>(dw.data(), nullptr, xc.data(), nullptr,
+  launch_kernel(rms_bwd_dx_kernel<T>, unsigned(r.rows), kThreads, 0, s, dx.data(), xc.data(), wc.data(), rstd.data(), dyc.data(), r.cols);
+  launch_kernel(norm_dw_kernel<T, false>, grid_for(r.cols, kThreads), kThreads, 0, s, dw.data(), nullptr, xc.data(), nullptr,
                                                                           rstd.data(), dyc.data(), r.rows, r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
 }
 
 template <class T>
@@ -258,9 +253,8 @@ LayerNormOut<T> layer_norm(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, c
   LayerNormOut<T> o{Tensor<T, Cuda>::empty(x.shape(), s), Tensor<float, Cuda>::empty({r.rows}, s),
                     Tensor<float, Cuda>::empty({r.rows}, s)};
   if (r.rows && r.cols)
-    ln_fwd_kernel<<<unsigned(r.rows), kThreads, 0, s>>>(o.y.data(), o.mean.data(), o.rstd.data(), xc.data(), wc.data(),
+    launch_kernel(ln_fwd_kernel<T>, unsigned(r.rows), kThreads, 0, s, o.y.data(), o.mean.data(), o.rstd.data(), xc.data(), wc.data(),
                                                         bc.data(), r.cols, eps);
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return o;
 }
 template <class T>
@@ -277,12 +271,10 @@ void layer_norm_backward(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, con
   dw = Tensor<T, Cuda>::zeros(w.shape(), s);
   db = Tensor<T, Cuda>::zeros(w.shape(), s);
   if (!r.rows || !r.cols) return;
-  ln_bwd_dx_kernel<<<unsigned(r.rows), kThreads, 0, s>>>(dx.data(), xc.data(), wc.data(), mean.data(), rstd.data(),
+  launch_kernel(ln_bwd_dx_kernel<T>, unsigned(r.rows), kThreads, 0, s, dx.data(), xc.data(), wc.data(), mean.data(), rstd.data(),
                                                          dyc.data(), r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
-  norm_dw_kernel<T, true><<<grid_for(r.cols, kThreads), kThreads, 0, s>>>(dw.data(), db.data(), xc.data(), mean.data(),
+  launch_kernel(norm_dw_kernel<T, true>, grid_for(r.cols, kThreads), kThreads, 0, s, dw.data(), db.data(), xc.data(), mean.data(),
                                                                          rstd.data(), dyc.data(), r.rows, r.cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
 }
 
 #define SINKLAB_INSTANTIATE(T)                                                                                     \

@@ -4,6 +4,7 @@
 #include <cub/block/block_reduce.cuh>
 #include <cub/device/device_reduce.cuh>
 
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/reduce.hpp"
 
@@ -105,8 +106,7 @@ Tensor<float, Cuda> sum_all(const Tensor<T, Cuda>& x, cudaStream_t s) {
     in = xc.data();
   } else {
     xf = Tensor<float, Cuda>::empty({n}, s);
-    to_float_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(xf.data(), xc.data(), n);
-    SINKLAB_CUDA_CHECK_LAUNCH();
+    launch_kernel(to_float_kernel<T>, grid_for(n, kThreads), kThreads, 0, s, xf.data(), xc.data(), n);
     in = xf.data();
   }
   std::size_t tmp_bytes = 0;
@@ -126,16 +126,14 @@ Tensor<T, Cuda> reduce(ReduceOp op, const Tensor<T, Cuda>& x, int axis, bool kee
   const int64_t rows = out.numel();
   if (rows == 0 || cols == 0) return out;
   SINKLAB_CHECK(rows < (int64_t(1) << 31), "reduce: too many rows (", rows, ")");
-  row_reduce_kernel<<<static_cast<unsigned>(rows), kThreads, 0, s>>>(out.data(), xc.data(), cols, op);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(row_reduce_kernel<T>, static_cast<unsigned>(rows), kThreads, 0, s, out.data(), xc.data(), cols, op);
   return out;
 }
 
 template <class T>
 Tensor<float, Cuda> mean_all(const Tensor<T, Cuda>& x, cudaStream_t s) {
   auto out = sum_all(x, s);
-  divide_scalar_kernel<<<1, 1, 0, s>>>(out.data(), static_cast<float>(x.numel()));  // empty: 0/0 = NaN as on the CPU
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(divide_scalar_kernel, 1, 1, 0, s, out.data(), static_cast<float>(x.numel()));  // empty: 0/0 = NaN as on the CPU
   return out;
 }
 
@@ -145,9 +143,8 @@ Tensor<T, Cuda> sum_all_backward(const Tensor<float, Cuda>& dy, const Shape& x_s
   auto dx = Tensor<T, Cuda>::empty(x_shape, s);
   const int64_t n = dx.numel();
   if (n == 0) return dx;
-  fill_from_scalar_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), dy.data(),
+  launch_kernel(fill_from_scalar_kernel<T>, grid_for(n, kThreads), kThreads, 0, s, dx.data(), dy.data(),
                                                                      mean ? static_cast<float>(n) : 0.0f, n);
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return dx;
 }
 
@@ -175,8 +172,7 @@ MaxWithIndexOut<T> max_with_index(const Tensor<T, Cuda>& x, int axis, bool keepd
   if (rows == 0) return r;
   SINKLAB_CHECK(rows < (int64_t(1) << 31), "max: too many rows (", rows, ")");
   const auto xc = axis_last(x, axis, s);
-  row_argmax_kernel<<<static_cast<unsigned>(rows), kThreads, 0, s>>>(r.values.data(), r.indices.data(), xc.data(), cols);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(row_argmax_kernel<T>, static_cast<unsigned>(rows), kThreads, 0, s, r.values.data(), r.indices.data(), xc.data(), cols);
   return r;
 }
 
@@ -195,8 +191,7 @@ Tensor<T, Cuda> max_backward(const Tensor<T, Cuda>& dy, const Tensor<int64_t, Cu
   for (std::size_t d = axis + 1; d < x_shape.size(); ++d) inner *= x_shape[d];
   const auto dyc = dy.contiguous(s);
   const auto ic = indices.contiguous(s);
-  max_backward_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dx.data(), dyc.data(), ic.data(), x_shape[axis], inner, n);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  launch_kernel(max_backward_kernel<T>, grid_for(n, kThreads), kThreads, 0, s, dx.data(), dyc.data(), ic.data(), x_shape[axis], inner, n);
   return dx;
 }
 

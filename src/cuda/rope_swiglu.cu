@@ -1,5 +1,6 @@
 // RoPE (rotate-half and interleaved) forward/backward and fused SwiGLU forward/backward.
 // Math: sinklab/backend/functors/{rope,swiglu}.hpp.
+#include "sinklab/backend/cuda/launch.cuh"
 #include "sinklab/backend/cuda/ops.cuh"
 #include "sinklab/backend/functors/swiglu.hpp"
 
@@ -56,9 +57,8 @@ Tensor<T, Cuda> rope(const Tensor<T, Cuda>& x, functors::RopeLayout layout, floa
   auto y = Tensor<T, Cuda>::empty(x.shape(), s);
   const int64_t n_pairs = x.numel() / 2;
   if (n_pairs == 0) return y;
-  rope_kernel<<<grid_for(n_pairs, kThreads), kThreads, 0, s>>>(y.data(), xc.data(), n_pairs, seq, static_cast<int>(dim),
+  launch_kernel(rope_kernel<T>, grid_for(n_pairs, kThreads), kThreads, 0, s, y.data(), xc.data(), n_pairs, seq, static_cast<int>(dim),
                                                                layout, base, pos_offset, backward);
-  SINKLAB_CUDA_CHECK_LAUNCH();
   return y;
 }
 
@@ -68,8 +68,7 @@ Tensor<T, Cuda> swiglu(const Tensor<T, Cuda>& g, const Tensor<T, Cuda>& u, cudaS
   const auto gc = g.contiguous(s), uc = u.contiguous(s);
   auto h = Tensor<T, Cuda>::empty(g.shape(), s);
   const int64_t n = g.numel();
-  if (n) swiglu_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(h.data(), gc.data(), uc.data(), n);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  if (n) launch_kernel(swiglu_kernel<T>, grid_for(n, kThreads), kThreads, 0, s, h.data(), gc.data(), uc.data(), n);
   return h;
 }
 template <class T>
@@ -81,8 +80,7 @@ void swiglu_backward(const Tensor<T, Cuda>& g, const Tensor<T, Cuda>& u, const T
   dg = Tensor<T, Cuda>::empty(g.shape(), s);
   du = Tensor<T, Cuda>::empty(g.shape(), s);
   const int64_t n = g.numel();
-  if (n) swiglu_bwd_kernel<<<grid_for(n, kThreads), kThreads, 0, s>>>(dg.data(), du.data(), gc.data(), uc.data(), dhc.data(), n);
-  SINKLAB_CUDA_CHECK_LAUNCH();
+  if (n) launch_kernel(swiglu_bwd_kernel<T>, grid_for(n, kThreads), kThreads, 0, s, dg.data(), du.data(), gc.data(), uc.data(), dhc.data(), n);
 }
 
 #define SINKLAB_INSTANTIATE(T)                                                                                    \

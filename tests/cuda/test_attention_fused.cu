@@ -6,7 +6,7 @@
 //   * nvcc, test_attention_fused (label gpu): the sharded kernels of sinklab_cuda through attention_cuda_ops();
 //     without a device the runner prints why and exits 0.
 //   * g++ with SINKLAB_CUDA_EMULATE, cuda_attention_fused_emulated (label cpu): the same kernel source run on the
-//     CPU emulator (src/cuda/attention/emu/cuda_emu.hpp), on a smaller matrix — tiling, masking, shifting, GQA and
+//     CPU emulator (src/cuda/emu/cuda_emu.hpp), on a smaller matrix — tiling, masking, shifting, GQA and
 //     slot bookkeeping of the CUDA kernels checked on every CI run.
 #include <catch2/catch.hpp>
 
@@ -20,7 +20,7 @@
 #include <vector>
 
 #if defined(SINKLAB_CUDA_EMULATE)
-#include "../../src/cuda/attention/emu/cuda_emu.hpp"
+#include "../../src/cuda/emu/cuda_emu.hpp"
 #include "sinklab/attention/fused_cuda.cuh"
 #else
 #include <cuda_runtime.h>

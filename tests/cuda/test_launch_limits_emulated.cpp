@@ -1,5 +1,5 @@
 // Launch geometry of the fused CUDA attention (fused_cuda.cuh) against the limits every device enforces
-// (launch_limits.hpp), on the CPU emulator (src/cuda/attention/emu/cuda_emu.hpp): the emulator refuses what a device
+// (launch_limits.hpp), on the CPU emulator (src/cuda/emu/cuda_emu.hpp): the emulator refuses what a device
 // would refuse, the tile kernels' folded grid (Note [tile grid]) visits every (block, head, batch) once, and a
 // column sum whose chunk axis used to exceed gridDim.y ≤ 65535 now launches and sums correctly. Compiled with g++
 // and SINKLAB_CUDA_EMULATE (tests/cuda/CMakeLists.txt).
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "../../src/cuda/attention/emu/cuda_emu.hpp"
+#include "../../src/cuda/emu/cuda_emu.hpp"
 #include "sinklab/attention/fused_cuda.cuh"
 #include "sinklab/core/rng.hpp"
 

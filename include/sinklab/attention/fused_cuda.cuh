@@ -42,7 +42,7 @@
 // input-gate variants) keep the fp32 tiles.
 //
 // Compiled by nvcc; with SINKLAB_CUDA_EMULATE the same kernels compile as host code and run on the CPU emulator of
-// src/cuda/attention/emu/cuda_emu.hpp (tests of the tiling and indexing without a GPU).
+// src/cuda/emu/cuda_emu.hpp (tests of the tiling and indexing without a GPU).
 //
 // The code, by concern, under backend/cuda/attention/: context.cuh (CUDA surface, per-call context, grids, tile
 // traits), smem_tiles.cuh, tiles_fp32.cuh, tiles_mma.cuh, tile_launch.cuh, rows.cuh, aux_kernels.cuh (feature maps,

@@ -1,10 +1,21 @@
 #pragma once
 // Error checks that name the failing call and its file:line, throwing sinklab::Error.
 //   SINKLAB_CUDA_CHECK(cudaMalloc(&p, n));   SINKLAB_CUBLAS_CHECK(cublasLtMatmul(...));
-#include <cublas_api.h>
 #include <cuda_runtime.h>
 
 #include "sinklab/core/error.hpp"
+
+#define SINKLAB_CUDA_CHECK(call)                                                                            \
+  do {                                                                                                      \
+    const cudaError_t sinklab_err_ = (call);                                                                \
+    if (sinklab_err_ != cudaSuccess)                                                                        \
+      ::sinklab::detail::throw_error(__FILE__, __LINE__, #call, " failed: ", cudaGetErrorName(sinklab_err_), \
+                                     " (", cudaGetErrorString(sinklab_err_), ")");                          \
+  } while (0)
+
+// Emulated builds (src/cuda/emu/) have no cuBLAS: their GEMM is a stand-in, so only the runtime checks exist there.
+#if !defined(SINKLAB_CUDA_EMULATE)
+#include <cublas_api.h>
 
 namespace sinklab::backend::cuda::detail {
 inline const char* cublas_status_name(cublasStatus_t s) {
@@ -24,14 +35,6 @@ inline const char* cublas_status_name(cublasStatus_t s) {
 }
 }  // namespace sinklab::backend::cuda::detail
 
-#define SINKLAB_CUDA_CHECK(call)                                                                            \
-  do {                                                                                                      \
-    const cudaError_t sinklab_err_ = (call);                                                                \
-    if (sinklab_err_ != cudaSuccess)                                                                        \
-      ::sinklab::detail::throw_error(__FILE__, __LINE__, #call, " failed: ", cudaGetErrorName(sinklab_err_), \
-                                     " (", cudaGetErrorString(sinklab_err_), ")");                          \
-  } while (0)
-
 #define SINKLAB_CUBLAS_CHECK(call)                                                                            \
   do {                                                                                                        \
     const cublasStatus_t sinklab_st_ = (call);                                                                \
@@ -39,6 +42,8 @@ inline const char* cublas_status_name(cublasStatus_t s) {
       ::sinklab::detail::throw_error(__FILE__, __LINE__, #call, " failed: ",                                  \
                                      ::sinklab::backend::cuda::detail::cublas_status_name(sinklab_st_));      \
   } while (0)
+
+#endif  // !SINKLAB_CUDA_EMULATE
 
 // After a kernel launch: catches bad launch configurations at the call site (asynchronous faults surface later).
 #define SINKLAB_CUDA_CHECK_LAUNCH() SINKLAB_CUDA_CHECK(cudaGetLastError())

@@ -4,7 +4,7 @@
 // z ≤ 64, at most 1024 threads per block, and at most 227 KB of dynamic shared memory per block once the kernel
 // opts in (cudaFuncAttributeMaxDynamicSharedMemorySize). A launch past any of them fails on the device.
 //
-// Plain C++, for two callers: the CPU emulator (src/cuda/attention/emu/cuda_emu.hpp) checks every emulated launch,
+// Plain C++, for two callers: the CPU emulator (src/cuda/emu/cuda_emu.hpp) checks every emulated launch,
 // so CI catches a launch a device would refuse, and fused_cuda.cuh's device launcher checks before launching, for
 // an error that names the axis rather than cudaErrorInvalidConfiguration.
 #include <cstddef>

@@ -33,24 +33,12 @@ inline unsigned grid_for(int64_t n, int threads) {
   return static_cast<unsigned>(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);  // grid-stride beyond this
 }
 
-// dst[i] = src[offset(i)] for a strided source; dst contiguous.
+// dst[i] = src[offset(i)] for a strided source, dst contiguous; and dst[offset(i)] = v. Their kernels live in
+// src/cuda/tensor_kernels.cu, so that this header is plain C++ (any host compiler, with the toolkit's headers).
 template <class T>
-__global__ void gather_strided_kernel(T* __restrict__ dst, const T* __restrict__ src,
-                                      functors::BroadcastIndexer<1> ix, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t off[1];
-    ix.offsets(i, off);
-    dst[i] = src[off[0]];
-  }
-}
+void gather_strided(T* dst, const T* src, const functors::BroadcastIndexer<1>& ix, int64_t n, cudaStream_t s);
 template <class T>
-__global__ void fill_kernel(T* __restrict__ dst, T v, functors::BroadcastIndexer<1> ix, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    int64_t off[1];
-    ix.offsets(i, off);
-    dst[off[0]] = v;
-  }
-}
+void fill_strided(T* dst, T v, const functors::BroadcastIndexer<1>& ix, int64_t n, cudaStream_t s);
 }  // namespace backend::cuda
 
 template <class T>
@@ -173,8 +161,7 @@ class Tensor<T, Cuda> {
     const Shape* shapes[1] = {&shape_};
     const Shape* strides[1] = {&strides_};
     const auto ix = backend::functors::make_indexer<1>(shape_, shapes, strides);
-    backend::cuda::gather_strided_kernel<T><<<backend::cuda::grid_for(n, 256), 256, 0, stream>>>(out.data(), data(), ix, n);
-    SINKLAB_CUDA_CHECK_LAUNCH();
+    backend::cuda::gather_strided(out.data(), data(), ix, n, stream);
     return out;
   }
   Tensor& fill_(T v, cudaStream_t stream = nullptr) {
@@ -183,8 +170,7 @@ class Tensor<T, Cuda> {
     const Shape* shapes[1] = {&shape_};
     const Shape* strides[1] = {&strides_};
     const auto ix = backend::functors::make_indexer<1>(shape_, shapes, strides);
-    backend::cuda::fill_kernel<T><<<backend::cuda::grid_for(n, 256), 256, 0, stream>>>(data(), v, ix, n);
-    SINKLAB_CUDA_CHECK_LAUNCH();
+    backend::cuda::fill_strided(data(), v, ix, n, stream);
     return *this;
   }
 

@@ -10,7 +10,7 @@
 
 #if defined(SINKLAB_CUDA_EMULATE)
 #ifndef SINKLAB_CUDA_EMU_ACTIVE
-#error "SINKLAB_CUDA_EMULATE: include src/cuda/attention/emu/cuda_emu.hpp before sinklab/attention/fused_cuda.cuh"
+#error "SINKLAB_CUDA_EMULATE: include src/cuda/emu/cuda_emu.hpp before sinklab/attention/fused_cuda.cuh"
 #endif
 #else
 #include <cuda_bf16.h>
@@ -18,8 +18,8 @@
 
 #include "sinklab/backend/cuda/allocator.cuh"
 #include "sinklab/backend/cuda/check.cuh"
-#include "sinklab/backend/cuda/launch_limits.hpp"
 #endif
+#include "sinklab/backend/cuda/launch.cuh"
 
 #include "sinklab/attention/any_attention_cuda.hpp"  // CudaMath
 #include "sinklab/attention/named_tensors.hpp"
@@ -52,16 +52,6 @@ inline void dev_zero(void* p, std::size_t bytes, cudaStream_t s) {
 inline void dev_upload(void* dst, const void* src, std::size_t bytes, cudaStream_t s) {
   if (bytes) SINKLAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
 }
-template <class... P, class... A>
-void launch(void (*kern)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t s, A&&... args) {
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
-  const std::string why = backend::cuda::launch_limit_violation(grid, block, smem);  // as the emulator checks
-  SINKLAB_CHECK(why.empty(), "attention (cuda): a kernel launch past the device's limits: ", why);
-  if (smem > 48 * 1024)
-    SINKLAB_CUDA_CHECK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
-  kern<<<grid, block, smem, s>>>(static_cast<A&&>(args)...);
-  SINKLAB_CUDA_CHECK(cudaGetLastError());
-}
 __device__ __forceinline__ float* dyn_smem() {
   extern __shared__ float4 sinklab_attention_smem[];
   return reinterpret_cast<float*>(sinklab_attention_smem);
@@ -72,8 +62,13 @@ using ::sinklab_emu::dev_free;
 using ::sinklab_emu::dev_upload;
 using ::sinklab_emu::dev_zero;
 using ::sinklab_emu::dyn_smem;
-using ::sinklab_emu::launch;
 #endif
+// Every kernel starts through the backend's launcher (backend/cuda/launch.cuh): limits checked, launch checked;
+// in the emulator, the grid run on the CPU.
+template <class... P, class... A>
+void launch(void (*kern)(P...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t s, A&&... args) {
+  backend::cuda::launch_kernel(kern, grid, block, smem, s, static_cast<A&&>(args)...);
+}
 
 // Scratch device memory for one call, returned to the caching pool (stream-ordered) at scope exit.
 struct Scratch {

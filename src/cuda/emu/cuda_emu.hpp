@@ -1,6 +1,7 @@
 #pragma once
-// A small CPU emulator of the CUDA surface that include/sinklab/attention/fused_cuda.cuh uses, so its kernels —
-// the same source nvcc compiles — run as host code and are checked against the CPU op on machines without a GPU.
+// A small CPU emulator of the CUDA surface our kernels use, so that they — the same source nvcc compiles — run as
+// host code and are checked against the CPU ops on machines without a GPU. This file runs kernels; runtime_emu.hpp
+// (memory, streams, events, errors) and cub_emu.hpp add the rest of what the backend calls (README.md here).
 //
 // Each CTA runs as blockDim cooperative fibers (ucontext), one CTA at a time. __syncthreads and __syncwarp are real
 // barriers over the fibers of the CTA / warp; __shfl_xor_sync exchanges through per-warp slots between two warp
@@ -9,6 +10,9 @@
 // wrong result under one of the orders. Dynamic shared memory and every device allocation start as NaN bytes, so
 // reading what no thread wrote poisons the result. A barrier that can never complete aborts with a message; a
 // launch past a device limit (grid, block or shared memory; launch_limits.hpp) throws sinklab::Error.
+//
+// `__shared__` variables become function statics: one CTA runs at a time, so every thread of it sees the same one,
+// as on a device (they are not poisoned like dynamic shared memory; each kernel instantiation has its own).
 //
 // Include before fused_cuda.cuh and compile with -DSINKLAB_CUDA_EMULATE. Not thread safe (one launch at a time).
 #define SINKLAB_CUDA_EMU_ACTIVE 1
@@ -35,6 +39,7 @@
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
+#define __shared__ static
 
 struct dim3 {
   unsigned x, y, z;

@@ -1,0 +1,3 @@
+#pragma once
+// Shim: emulated builds get CUB's block/block_reduce from cub_emu.hpp (README.md in src/cuda/emu/).
+#include "../../cub_emu.hpp"
