@@ -1,5 +1,7 @@
 #pragma once
-// Var<T>: a tensor value with an optional gradient, the handle every autograd op takes and returns.
+// Var<T, Device>: a tensor value with an optional gradient, the handle every autograd op takes and returns. Device
+// is Cpu (the default) or Cuda; the tape is shared, and the tensor arithmetic comes from TensorOps<Device>
+// (autograd/tensor_ops.hpp).
 // Leaves (parameters, inputs) accumulate gradients across backward() calls until zero_grad(); intermediate
 // gradients are released once their node has run, unless retain_grad() was called.
 #include <functional>
@@ -10,69 +12,64 @@
 #include <vector>
 
 #include "sinklab/autograd/tape.hpp"
-#include "sinklab/backend/cpu/elementwise.hpp"
+#include "sinklab/autograd/tensor_ops_cpu.hpp"
 #include "sinklab/tensor/tensor.hpp"
 
 namespace sinklab::autograd {
 
-template <class T>
+template <class T, class Device = Cpu>
 struct VarImpl {
-  Tensor<T> value;
+  using Ops = TensorOps<Device>;
+  Tensor<T, Device> value;
   // Leaves: the gradient accumulated over backward() calls. Non-leaves: only with retain_grad, likewise accumulated.
-  Tensor<T> grad;
+  Tensor<T, Device> grad;
   // Non-leaves: the gradient arriving in the backward pass now running; consumed when the node runs, so a later
   // backward() never propagates it a second time.
-  Tensor<T> incoming;
+  Tensor<T, Device> incoming;
   bool requires_grad = false;
   bool retain_grad = false;
   std::shared_ptr<NodeBase> grad_fn;  // null for leaves
   std::string name;
 
-  static void add_into(Tensor<T>& dst, const Tensor<T>& g) {
-    if (!dst.defined()) {
-      dst = g.clone();  // own it: backward functions may hand the same tensor to several inputs
-    } else {
-      auto d = dst.array();
-      const Tensor<T> gc = g.contiguous();
-      d += gc.array();
-    }
-  }
+  static void add_into(Tensor<T, Device>& dst, const Tensor<T, Device>& g) { Ops::add_into(dst, g); }
 
-  void accumulate(const Tensor<T>& g) {
+  void accumulate(const Tensor<T, Device>& g) {
     SINKLAB_CHECK(g.shape() == value.shape(), "gradient of shape ", to_string(g.shape()), " for a value of shape ",
                   to_string(value.shape()), name.empty() ? "" : " (", name, name.empty() ? "" : ")");
     add_into(grad_fn ? incoming : grad, g);
   }
   // A temporary that nothing else holds becomes the first gradient as it is, instead of being copied (6 % of a
   // small model's step went to that copy); anything shared is copied as above. The values are the same.
-  void accumulate(Tensor<T>&& g) {
-    Tensor<T>& dst = grad_fn ? incoming : grad;
-    if (!dst.defined() && g.sole_owner() && g.shape() == value.shape())
+  void accumulate(Tensor<T, Device>&& g) {
+    Tensor<T, Device>& dst = grad_fn ? incoming : grad;
+    if (!dst.defined() && Ops::sole_owner(g) && g.shape() == value.shape())
       dst = std::move(g);
     else
-      accumulate(static_cast<const Tensor<T>&>(g));
+      accumulate(static_cast<const Tensor<T, Device>&>(g));
   }
 };
 
-template <class T>
+template <class T, class Device = Cpu>
 class Var {
  public:
   using value_type = T;
+  using device_type = Device;
+  using Impl = VarImpl<T, Device>;
 
   Var() = default;
-  explicit Var(Tensor<T> value, bool requires_grad = false, std::string name = {})
-      : p_(std::make_shared<VarImpl<T>>()) {
+  explicit Var(Tensor<T, Device> value, bool requires_grad = false, std::string name = {})
+      : p_(std::make_shared<Impl>()) {
     p_->value = std::move(value);
     p_->requires_grad = requires_grad;
     p_->name = std::move(name);
   }
 
   bool defined() const { return p_ != nullptr; }
-  const Tensor<T>& value() const { return p_->value; }
+  const Tensor<T, Device>& value() const { return p_->value; }
   // Mutable access for optimisers and initialisers; do not change values that a recorded graph still needs.
-  Tensor<T>& mutable_value() { return p_->value; }
-  const Tensor<T>& grad() const { return p_->grad; }
-  Tensor<T>& mutable_grad() { return p_->grad; }
+  Tensor<T, Device>& mutable_value() { return p_->value; }
+  const Tensor<T, Device>& grad() const { return p_->grad; }
+  Tensor<T, Device>& mutable_grad() { return p_->grad; }
   bool has_grad() const { return p_->grad.defined(); }
   bool requires_grad() const { return p_ && p_->requires_grad; }
   void set_requires_grad(bool on) {
@@ -88,51 +85,51 @@ class Var {
   int64_t dim() const { return p_->value.dim(); }
   int64_t size(int axis) const { return p_->value.size(axis); }
   int64_t numel() const { return p_->value.numel(); }
-  T item() const { return p_->value.item(); }
+  T item() const { return TensorOps<Device>::item(p_->value); }
 
   // A leaf that shares the value but not the graph.
   Var detach() const { return Var(p_->value, false); }
-  void zero_grad() { p_->grad = Tensor<T>(); }
+  void zero_grad() { p_->grad = Tensor<T, Device>(); }
 
   // Seeds d(self)/d(self) = 1 (self must be a scalar unless a seed is given) and runs the tape in reverse.
   void backward() const {
     SINKLAB_CHECK(numel() == 1, "backward() without a seed needs a scalar; got shape ", to_string(shape()));
-    backward(Tensor<T>::ones(shape()));
+    backward(TensorOps<Device>::full(shape(), T(1)));
   }
-  void backward(const Tensor<T>& seed) const {
+  void backward(const Tensor<T, Device>& seed) const {
     SINKLAB_CHECK(p_->requires_grad, "backward() on a Var that does not require grad (no input requires grad, or "
                                      "it was computed under NoGradGuard)");
     p_->accumulate(seed);
     Tape::current().run_backward();
   }
 
-  VarImpl<T>* impl() const { return p_.get(); }
-  const std::shared_ptr<VarImpl<T>>& impl_ptr() const { return p_; }
+  Impl* impl() const { return p_.get(); }
+  const std::shared_ptr<Impl>& impl_ptr() const { return p_; }
 
  private:
-  std::shared_ptr<VarImpl<T>> p_;
+  std::shared_ptr<Impl> p_;
 };
 
 // A node of a typed graph: holds its inputs, a weak reference to its output, and the backward closure
 // `fn(grad_out)` that calls `accumulate` on the inputs that require grad.
-template <class T>
+template <class T, class Device = Cpu>
 class Node final : public NodeBase {
  public:
-  using Backward = std::function<void(const Tensor<T>& grad_out)>;
-  Node(const char* name, std::source_location where, std::vector<Var<T>> inputs, Backward fn)
+  using Backward = std::function<void(const Tensor<T, Device>& grad_out)>;
+  Node(const char* name, std::source_location where, std::vector<Var<T, Device>> inputs, Backward fn)
       : NodeBase(name, where), inputs_(std::move(inputs)), fn_(std::move(fn)) {}
 
-  void set_output(const std::shared_ptr<VarImpl<T>>& out) { out_ = out; }
+  void set_output(const std::shared_ptr<VarImpl<T, Device>>& out) { out_ = out; }
 
   bool alive() const override { return !out_.expired(); }
 
   bool run_backward() override {
     auto out = out_.lock();
     if (!out || !out->incoming.defined()) return false;
-    const Tensor<T> g = std::move(out->incoming);
-    out->incoming = Tensor<T>();
+    const Tensor<T, Device> g = std::move(out->incoming);
+    out->incoming = Tensor<T, Device>();
     fn_(g);
-    if (out->retain_grad) VarImpl<T>::add_into(out->grad, g);
+    if (out->retain_grad) VarImpl<T, Device>::add_into(out->grad, g);
     return true;
   }
 
@@ -140,19 +137,17 @@ class Node final : public NodeBase {
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
       const auto& in = inputs_[i];
       if (!in.requires_grad()) continue;
-      const Tensor<T>& fresh = in.is_leaf() ? in.grad() : in.impl()->incoming;
+      const Tensor<T, Device>& fresh = in.is_leaf() ? in.grad() : in.impl()->incoming;
       if (!fresh.defined()) continue;
-      const auto g = fresh.contiguous();
-      for (int64_t k = 0; k < g.numel(); ++k)
-        if (!std::isfinite(static_cast<double>(g.data()[k])))
-          return "input " + std::to_string(i) + (in.name().empty() ? "" : " '" + in.name() + "'");
+      if (!TensorOps<Device>::all_finite(fresh))
+        return "input " + std::to_string(i) + (in.name().empty() ? "" : " '" + in.name() + "'");
     }
     return {};
   }
 
  private:
-  std::vector<Var<T>> inputs_;
-  std::weak_ptr<VarImpl<T>> out_;
+  std::vector<Var<T, Device>> inputs_;
+  std::weak_ptr<VarImpl<T, Device>> out_;
   Backward fn_;
 };
 
@@ -184,15 +179,15 @@ inline void Tape::run_backward() {
 
 // Records an op: returns a Var holding `value`; when recording is on and some input requires grad, attaches a
 // node whose closure receives the output gradient. Ops call this once, after computing their forward.
-template <class T>
-Var<T> make_result(const char* name, Tensor<T> value, std::vector<Var<T>> inputs, typename Node<T>::Backward fn,
-                   std::source_location where) {
+template <class T, class Device>
+Var<T, Device> make_result(const char* name, Tensor<T, Device> value, std::vector<Var<T, Device>> inputs,
+                           typename Node<T, Device>::Backward fn, std::source_location where) {
   bool needs = false;
   if (GradMode::enabled())
     for (const auto& in : inputs) needs = needs || in.requires_grad();
-  Var<T> out(std::move(value), needs);
+  Var<T, Device> out(std::move(value), needs);
   if (needs) {
-    auto node = std::make_shared<Node<T>>(name, where, std::move(inputs), std::move(fn));
+    auto node = std::make_shared<Node<T, Device>>(name, where, std::move(inputs), std::move(fn));
     node->set_output(out.impl_ptr());
     out.impl()->grad_fn = node;
     Tape::current().push(node);
@@ -201,24 +196,24 @@ Var<T> make_result(const char* name, Tensor<T> value, std::vector<Var<T>> inputs
 }
 
 // Adds `g` to `v`'s gradient when `v` requires grad; reduces broadcast axes first.
-template <class T>
-void accumulate(const Var<T>& v, const Tensor<T>& g) {
+template <class T, class Device>
+void accumulate(const Var<T, Device>& v, const Tensor<T, Device>& g) {
   if (!v.requires_grad()) return;
-  v.impl()->accumulate(g.shape() == v.shape() ? g : backend::cpu::sum_to(g, v.shape()));
+  v.impl()->accumulate(g.shape() == v.shape() ? g : TensorOps<Device>::sum_to(g, v.shape()));
 }
 // The same for a temporary, which the gradient may adopt instead of copying (VarImpl::accumulate(Tensor&&)).
-template <class T>
-void accumulate(const Var<T>& v, Tensor<T>&& g) {
+template <class T, class Device>
+void accumulate(const Var<T, Device>& v, Tensor<T, Device>&& g) {
   if (!v.requires_grad()) return;
   if (g.shape() == v.shape())
     v.impl()->accumulate(std::move(g));
   else
-    v.impl()->accumulate(backend::cpu::sum_to(g, v.shape()));
+    v.impl()->accumulate(TensorOps<Device>::sum_to(g, v.shape()));
 }
 
 // Sets every parameter's gradient to "none" (the next backward writes fresh gradients).
-template <class T>
-void zero_grad(std::vector<Var<T>>& params) {
+template <class T, class Device>
+void zero_grad(std::vector<Var<T, Device>>& params) {
   for (auto& p : params) p.zero_grad();
 }
 

@@ -9,32 +9,19 @@
 
 namespace sinklab::autograd {
 
-// L = (1/count) Σ_i lse(x_i) − x_i[t_i] (0 when count = 0);  dx_i = g/count · (softmax(x_i) − onehot(t_i))
-template <class T>
-Var<T> cross_entropy(const Var<T>& logits, const Tensor<int32_t>& targets, int32_t ignore_index = -100,
-                     std::source_location loc = std::source_location::current()) {
-  namespace cpu = backend::cpu;
-  cpu::check_cross_entropy_args(logits.shape(), targets, ignore_index);
-  const Tensor<T> xc = logits.value().contiguous();
-  const Tensor<int32_t> tc = targets.contiguous();
-  auto rows = std::make_shared<cpu::CrossEntropyRows<T>>(cpu::cross_entropy_forward(xc, tc, ignore_index));
-  T total = 0;  // sequential over rows: deterministic
-  for (int64_t i = 0; i < rows->loss.numel(); ++i) total += rows->loss.data()[i];
-  const int64_t count = rows->count;
-  const T loss = count ? total / static_cast<T>(count) : T(0);
-  rows->loss = Tensor<T>();  // only lse is needed backward
+// Mean over the rows whose target is not ignore_index. Targets live on the host on every device (they come from the
+// data pipeline); they are checked there against the logits' shape and vocabulary.
+template <class T, class D>
+Var<T, D> cross_entropy(const Var<T, D>& logits, const Tensor<int32_t>& targets, int32_t ignore_index = -100,
+                        std::source_location loc = std::source_location::current()) {
+  auto ce = std::make_shared<const typename TensorOps<D>::template CrossEntropy<T>>(
+      TensorOps<D>::template cross_entropy<T>(logits.value(), targets, ignore_index));
   return make_result<T>(
-      "cross_entropy", Tensor<T>::scalar(loss), {logits},
-      [logits, xc, tc, rows, ignore_index, count](const Tensor<T>& g) {
-        if (count == 0) return accumulate(logits, Tensor<T>(logits.shape()));
-        const T scale = g.item() / static_cast<T>(count);
-        accumulate(logits,
-                   cpu::cross_entropy_backward(xc, tc, rows->lse, ignore_index, [scale](int64_t) { return scale; }));
-      },
-      loc);
+      "cross_entropy", ce->loss, {logits},
+      [logits, ce](const Tensor<T, D>& g) { accumulate(logits, TensorOps<D>::cross_entropy_grad(*ce, g)); }, loc);
 }
 
-// Per-row losses (N) (0 for ignored rows), for probes;  dx_i = g_i (softmax(x_i) − onehot(t_i))
+// CPU only so far: the CUDA backend has no per-row loss output yet.
 template <class T>
 Var<T> cross_entropy_per_token(const Var<T>& logits, const Tensor<int32_t>& targets, int32_t ignore_index = -100,
                                std::source_location loc = std::source_location::current()) {

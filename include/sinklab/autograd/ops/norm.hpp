@@ -6,68 +6,59 @@
 #include <source_location>
 
 #include "sinklab/autograd/var.hpp"
-#include "sinklab/backend/cpu/norm.hpp"
 
 namespace sinklab::autograd {
 
 namespace detail {
-template <class T>
-void check_norm_param(const char* op, const char* what, const Var<T>& p, const Shape& x) {
+template <class T, class D>
+void check_norm_param(const char* op, const char* what, const Var<T, D>& p, const Shape& x) {
   if (!p.defined()) return;
   SINKLAB_CHECK(!x.empty() && p.shape() == Shape({x.back()}), op, ": ", what, " of shape ", to_string(p.shape()),
                 " for input ", to_string(x), " (needs (D,) with D the last axis)");
 }
-template <class T>
-const T* data_or_null(const Var<T>& p, Tensor<T>& keep) {
-  if (!p.defined()) return nullptr;
-  keep = p.value().contiguous();
-  return keep.data();
+template <class T, class D>
+Tensor<T, D> value_or_undefined(const Var<T, D>& p) {
+  return p.defined() ? p.value() : Tensor<T, D>();
 }
 }  // namespace detail
 
-// y = x r ⊙ w, r = 1/√(mean(x²) + eps);  dx = r (w⊙g − x r² mean(w⊙g⊙x)),  dw = Σ_rows g⊙x r
-template <class T>
-Var<T> rms_norm(const Var<T>& x, const Var<T>& weight, std::type_identity_t<T> eps,
-                std::source_location loc = std::source_location::current()) {
-  namespace cpu = backend::cpu;
+template <class T, class D>
+Var<T, D> rms_norm(const Var<T, D>& x, const Var<T, D>& weight, std::type_identity_t<T> eps,
+                   std::source_location loc = std::source_location::current()) {
+  using Ops = TensorOps<D>;
   detail::check_norm_param("rms_norm", "weight", weight, x.shape());
-  const Tensor<T> xc = x.value().contiguous();
-  Tensor<T> wc;
-  auto f = cpu::rms_norm_forward(xc, detail::data_or_null(weight, wc), T(eps));
-  auto rstd = std::make_shared<const std::vector<T>>(std::move(f.rstd));
+  auto n = std::make_shared<typename Ops::template Norm<T>>(
+      Ops::rms_norm(x.value(), detail::value_or_undefined(weight), T(eps)));
+  Tensor<T, D> y = std::move(n->y);
   return make_result<T>(
-      "rms_norm", std::move(f.y), {x, weight},
-      [x, weight, xc, wc, rstd](const Tensor<T>& g) {
-        auto b = cpu::rms_norm_backward(xc, wc.defined() ? wc.data() : nullptr, *rstd, g.contiguous(),
-                                        weight.requires_grad());
+      "rms_norm", std::move(y), {x, weight},
+      [x, weight, n](const Tensor<T, D>& g) {
+        auto b = Ops::rms_norm_grad(*n, g, weight.requires_grad());
         accumulate(x, b.dx);
         if (weight.requires_grad()) accumulate(weight, b.dw);
       },
       loc);
 }
 
-template <class T>
-Var<T> rms_norm(const Var<T>& x, std::type_identity_t<T> eps,
-                std::source_location loc = std::source_location::current()) {
-  return rms_norm(x, Var<T>(), eps, loc);
+template <class T, class D>
+Var<T, D> rms_norm(const Var<T, D>& x, std::type_identity_t<T> eps,
+                   std::source_location loc = std::source_location::current()) {
+  return rms_norm(x, Var<T, D>(), eps, loc);
 }
 
-// x̂ = (x − μ) r, y = x̂ ⊙ w + b;  dx = r (w⊙g − mean(w⊙g) − x̂ mean(w⊙g⊙x̂)),  dw = Σ_rows g⊙x̂,  db = Σ_rows g
-template <class T>
-Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::type_identity_t<T> eps,
-                  std::source_location loc = std::source_location::current()) {
-  namespace cpu = backend::cpu;
+template <class T, class D>
+Var<T, D> layer_norm(const Var<T, D>& x, const Var<T, D>& weight, const Var<T, D>& bias, std::type_identity_t<T> eps,
+                     std::source_location loc = std::source_location::current()) {
+  using Ops = TensorOps<D>;
   detail::check_norm_param("layer_norm", "weight", weight, x.shape());
   detail::check_norm_param("layer_norm", "bias", bias, x.shape());
-  const Tensor<T> xc = x.value().contiguous();
-  Tensor<T> wc, bc;
-  auto f = cpu::layer_norm_forward(xc, detail::data_or_null(weight, wc), detail::data_or_null(bias, bc), T(eps));
-  auto stats = std::make_shared<const std::pair<std::vector<T>, std::vector<T>>>(std::move(f.mean), std::move(f.rstd));
+  auto n = std::make_shared<typename Ops::template Norm<T>>(Ops::layer_norm(
+      x.value(), detail::value_or_undefined(weight), detail::value_or_undefined(bias), T(eps)));
+  Tensor<T, D> y = std::move(n->y);
   return make_result<T>(
-      "layer_norm", std::move(f.y), {x, weight, bias},
-      [x, weight, bias, xc, wc, stats](const Tensor<T>& g) {
-        auto b = cpu::layer_norm_backward(xc, wc.defined() ? wc.data() : nullptr, stats->first, stats->second,
-                                          g.contiguous(), weight.requires_grad(), bias.requires_grad());
+      "layer_norm", std::move(y), {x, weight, bias},
+      [x, weight, bias, n](const Tensor<T, D>& g) {
+        auto b = Ops::layer_norm_grad(*n, g, weight.requires_grad(), bias.requires_grad());
         accumulate(x, b.dx);
         if (weight.requires_grad()) accumulate(weight, b.dw);
         if (bias.requires_grad()) accumulate(bias, b.db);
@@ -75,10 +66,10 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std
       loc);
 }
 
-template <class T>
-Var<T> layer_norm(const Var<T>& x, std::type_identity_t<T> eps,
-                  std::source_location loc = std::source_location::current()) {
-  return layer_norm(x, Var<T>(), Var<T>(), eps, loc);
+template <class T, class D>
+Var<T, D> layer_norm(const Var<T, D>& x, std::type_identity_t<T> eps,
+                     std::source_location loc = std::source_location::current()) {
+  return layer_norm(x, Var<T, D>(), Var<T, D>(), eps, loc);
 }
 
 }  // namespace sinklab::autograd

@@ -13,18 +13,16 @@ using RopeLayout = backend::functors::RopeLayout;
 using backend::cpu::rope_table;
 using backend::cpu::RopeTable;
 
-// y = R(pos·θ) x per pair, θ_k = base^(−2k/D), pos = position_offset + s;  dx = R(−pos·θ) g (R is orthogonal)
-template <class T>
-Var<T> rope(const Var<T>& x, std::type_identity_t<T> base = T(10000), RopeLayout layout = RopeLayout::RotateHalf,
-            int64_t position_offset = 0, std::source_location loc = std::source_location::current()) {
+template <class T, class D>
+Var<T, D> rope(const Var<T, D>& x, std::type_identity_t<T> base = T(10000), RopeLayout layout = RopeLayout::RotateHalf,
+               int64_t position_offset = 0, std::source_location loc = std::source_location::current()) {
   SINKLAB_CHECK(x.dim() >= 2, "rope: input must be (…, S, D), got ", to_string(x.shape()));
   SINKLAB_CHECK(x.size(-1) % 2 == 0, "rope: head dimension ", x.size(-1), " must be even; input ",
                 to_string(x.shape()));
-  auto tab = std::make_shared<const RopeTable<T>>(
-      rope_table<T>(x.size(-2), x.size(-1), static_cast<double>(base), position_offset));
+  auto plan = TensorOps<D>::template rope_plan<T>(x.shape(), static_cast<double>(base), layout, position_offset);
   return make_result<T>(
-      "rope", backend::cpu::rope_apply(x.value(), *tab, layout, false), {x},
-      [x, tab, layout](const Tensor<T>& g) { accumulate(x, backend::cpu::rope_apply(g, *tab, layout, true)); }, loc);
+      "rope", TensorOps<D>::rope(x.value(), plan, false), {x},
+      [x, plan](const Tensor<T, D>& g) { accumulate(x, TensorOps<D>::rope(g, plan, true)); }, loc);
 }
 
 }  // namespace sinklab::autograd

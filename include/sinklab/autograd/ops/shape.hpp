@@ -10,28 +10,28 @@
 namespace sinklab::autograd {
 
 // reshape;  d = g reshaped back
-template <class T>
-Var<T> reshape(const Var<T>& a, Shape shape, std::source_location loc = std::source_location::current()) {
+template <class T, class D>
+Var<T, D> reshape(const Var<T, D>& a, Shape shape, std::source_location loc = std::source_location::current()) {
   return make_result<T>(
       "reshape", a.value().reshape(std::move(shape)), {a},
-      [a](const Tensor<T>& g) { accumulate(a, g.reshape(a.shape())); }, loc);
+      [a](const Tensor<T, D>& g) { accumulate(a, g.reshape(a.shape())); }, loc);
 }
 
 // permute axes;  d = g permuted by the inverse order
-template <class T>
-Var<T> permute(const Var<T>& a, const std::vector<int>& order,
+template <class T, class D>
+Var<T, D> permute(const Var<T, D>& a, const std::vector<int>& order,
                std::source_location loc = std::source_location::current()) {
-  Tensor<T> y = a.value().permute(order);  // validates the order
+  Tensor<T, D> y = a.value().permute(order);  // validates the order
   std::vector<int> inv(order.size());
   for (std::size_t i = 0; i < order.size(); ++i)
     inv[normalize_axis(order[i], order.size(), "permute")] = static_cast<int>(i);
   return make_result<T>(
-      "permute", std::move(y), {a}, [a, inv](const Tensor<T>& g) { accumulate(a, g.permute(inv)); }, loc);
+      "permute", std::move(y), {a}, [a, inv](const Tensor<T, D>& g) { accumulate(a, g.permute(inv)); }, loc);
 }
 
 // swap two axes;  d = g with the same axes swapped
-template <class T>
-Var<T> transpose(const Var<T>& a, int i, int j, std::source_location loc = std::source_location::current()) {
+template <class T, class D>
+Var<T, D> transpose(const Var<T, D>& a, int i, int j, std::source_location loc = std::source_location::current()) {
   std::vector<int> order(a.shape().size());
   std::iota(order.begin(), order.end(), 0);
   std::swap(order[normalize_axis(i, order.size(), "transpose")], order[normalize_axis(j, order.size(), "transpose")]);
@@ -39,28 +39,27 @@ Var<T> transpose(const Var<T>& a, int i, int j, std::source_location loc = std::
 }
 
 // elements [start, end) on `axis` (negative indices count from the end; end is clipped);  d = g placed in zeros
-template <class T>
-Var<T> slice(const Var<T>& a, int axis, int64_t start, int64_t end,
+template <class T, class D>
+Var<T, D> slice(const Var<T, D>& a, int axis, int64_t start, int64_t end,
              std::source_location loc = std::source_location::current()) {
   axis = normalize_axis(axis, a.shape().size(), "slice");
   const int64_t n = a.shape()[axis];
   if (start < 0) start += n;
   if (end < 0) end += n;
   end = std::min(end, n);
-  Tensor<T> y = a.value().slice(axis, start, end);  // validates the range, naming the shape
+  Tensor<T, D> y = a.value().slice(axis, start, end);  // validates the range, naming the shape
   return make_result<T>(
       "slice", std::move(y), {a},
-      [a, axis, start, end](const Tensor<T>& g) {
-        Tensor<T> dx(a.shape());
-        dx.slice(axis, start, end).copy_(g);
-        accumulate(a, dx);
+      [a, axis, start, end](const Tensor<T, D>& g) {
+        accumulate(a, TensorOps<D>::slice_grad(g, a.shape(), axis, start, end));
       },
       loc);
 }
 
 // joins along `axis`; every other dimension must match;  d = the matching slice of g for each input
-template <class T>
-Var<T> concat(const std::vector<Var<T>>& xs, int axis, std::source_location loc = std::source_location::current()) {
+// D defaults to Cpu so that concat<float>({a, b}, axis) works: a braced list deduces no device.
+template <class T, class D = Cpu>
+Var<T, D> concat(const std::vector<Var<T, D>>& xs, int axis, std::source_location loc = std::source_location::current()) {
   SINKLAB_CHECK(!xs.empty(), "concat: no inputs");
   const Shape& s0 = xs[0].shape();
   axis = normalize_axis(axis, s0.size(), "concat");
@@ -73,17 +72,18 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis, std::source_location loc 
     SINKLAB_CHECK(ok, "concat: shapes ", to_string(s0), " and ", to_string(s), " differ off axis ", axis);
     out_shape[axis] += s[axis];
   }
-  Tensor<T> y(out_shape);
+  std::vector<Tensor<T, D>> values;
   std::vector<int64_t> offsets;
   int64_t off = 0;
   for (const auto& x : xs) {
     offsets.push_back(off);
-    y.slice(axis, off, off + x.shape()[axis]).copy_(x.value());
+    values.push_back(x.value());
     off += x.shape()[axis];
   }
+  Tensor<T, D> y = TensorOps<D>::concat(values, axis, out_shape);
   return make_result<T>(
       "concat", std::move(y), xs,
-      [xs, axis, offsets](const Tensor<T>& g) {
+      [xs, axis, offsets](const Tensor<T, D>& g) {
         for (std::size_t k = 0; k < xs.size(); ++k)
           if (xs[k].requires_grad()) accumulate(xs[k], g.slice(axis, offsets[k], offsets[k] + xs[k].shape()[axis]));
       },
@@ -91,8 +91,8 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis, std::source_location loc 
 }
 
 // pieces of the given sizes along `axis` (they must add up to its length); each piece is a slice
-template <class T>
-std::vector<Var<T>> split(const Var<T>& a, const std::vector<int64_t>& sizes, int axis,
+template <class T, class D>
+std::vector<Var<T, D>> split(const Var<T, D>& a, const std::vector<int64_t>& sizes, int axis,
                           std::source_location loc = std::source_location::current()) {
   axis = normalize_axis(axis, a.shape().size(), "split");
   int64_t total = 0;
@@ -102,7 +102,7 @@ std::vector<Var<T>> split(const Var<T>& a, const std::vector<int64_t>& sizes, in
   }
   SINKLAB_CHECK(total == a.shape()[axis], "split: sizes add up to ", total, " but axis ", axis, " of ",
                 to_string(a.shape()), " has ", a.shape()[axis]);
-  std::vector<Var<T>> out;
+  std::vector<Var<T, D>> out;
   int64_t off = 0;
   for (auto s : sizes) {
     out.push_back(slice(a, axis, off, off + s, loc));
@@ -112,10 +112,10 @@ std::vector<Var<T>> split(const Var<T>& a, const std::vector<int64_t>& sizes, in
 }
 
 // a contiguous copy (or the same storage when already contiguous);  d = g
-template <class T>
-Var<T> contiguous(const Var<T>& a, std::source_location loc = std::source_location::current()) {
+template <class T, class D>
+Var<T, D> contiguous(const Var<T, D>& a, std::source_location loc = std::source_location::current()) {
   return make_result<T>(
-      "contiguous", a.value().contiguous(), {a}, [a](const Tensor<T>& g) { accumulate(a, g); }, loc);
+      "contiguous", a.value().contiguous(), {a}, [a](const Tensor<T, D>& g) { accumulate(a, g); }, loc);
 }
 
 }  // namespace sinklab::autograd
