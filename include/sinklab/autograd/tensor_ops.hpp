@@ -29,4 +29,18 @@ struct PointwiseSpec {
   float a = 0.0f, b = 0.0f;
 };
 
+// One parameter's AdamW update on a device backend (optim/adamw.hpp): fp32 weight, moments and gradient.
+struct AdamWSlot {
+  float* w;
+  float* m;
+  float* v;
+  const float* g;
+  int64_t n;
+  float weight_decay;
+};
+struct AdamWHyperparams {
+  float lr, beta1, beta2, eps;
+  int64_t step;  // 1-based
+};
+
 }  // namespace sinklab::autograd

@@ -25,10 +25,22 @@ namespace sinklab::autograd {
 
 template <>
 struct TensorOps<Cpu> {
-  // --- the tape's needs ---------------------------------------------------------------------------------------
+  // --- the tape's needs, and host transfers (here: none) --------------------------------------------------------
   template <class T>
   static Tensor<T> full(Shape s, T v) {
     return Tensor<T>::full(std::move(s), v);
+  }
+  template <class T>
+  static Tensor<T> zeros(Shape s) {
+    return Tensor<T>(std::move(s));
+  }
+  template <class T>
+  static Tensor<T> from_host(const Tensor<T>& h) {
+    return h;
+  }
+  template <class T>
+  static Tensor<T> to_host(const Tensor<T>& t) {
+    return t;
   }
   template <class T>
   static T item(const Tensor<T>& t) {

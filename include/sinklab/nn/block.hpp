@@ -13,7 +13,7 @@ namespace sinklab::nn {
 template <class T>
 struct ForwardTrace;
 
-template <class T>
+template <class T, class D = Cpu>
 class Block {
  public:
   Block(const std::string& name, const ModelConfig& cfg, const InitContext& ctx)
@@ -23,29 +23,29 @@ class Block {
         mlp_norm_(name + ".post_attention_layernorm", cfg.d_model, cfg.norm, cfg.norm_eps),
         mlp_(name + ".mlp", cfg.d_model, cfg.ffn_dim(), cfg.ffn, ctx, cfg.bias) {}
 
-  Var<T> operator()(const Var<T>& x, ForwardTrace<T>* trace = nullptr) const {
+  Var<T, D> operator()(const Var<T, D>& x, ForwardTrace<T>* trace = nullptr) const {
     if (placement_ == NormPlacement::Pre) {
-      const Var<T> h = autograd::add(x, attn_(attn_norm_(x), trace));
+      const Var<T, D> h = autograd::add(x, attn_(attn_norm_(x), trace));
       return autograd::add(h, mlp_(mlp_norm_(h)));
     }
-    const Var<T> h = attn_norm_(autograd::add(x, attn_(x, trace)));
+    const Var<T, D> h = attn_norm_(autograd::add(x, attn_(x, trace)));
     return mlp_norm_(autograd::add(h, mlp_(h)));
   }
 
-  void collect(ParamList<T>& out) const {
+  void collect(ParamList<T, D>& out) const {
     attn_norm_.collect(out);
     attn_.collect(out);
     mlp_norm_.collect(out);
     mlp_.collect(out);
   }
-  const SelfAttention<T>& attention() const { return attn_; }
+  const SelfAttention<T, D>& attention() const { return attn_; }
 
  private:
   NormPlacement placement_;
-  Norm<T> attn_norm_;
-  SelfAttention<T> attn_;
-  Norm<T> mlp_norm_;
-  Mlp<T> mlp_;
+  Norm<T, D> attn_norm_;
+  SelfAttention<T, D> attn_;
+  Norm<T, D> mlp_norm_;
+  Mlp<T, D> mlp_;
 };
 
 }  // namespace sinklab::nn

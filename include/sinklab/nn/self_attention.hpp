@@ -4,6 +4,7 @@
 // elementwise Linear(hidden → H·D) + sigmoid; a shared vector-norm weight; per-head sink logits; the shared MLP
 // feature map) and the sink paper's K / KV / V bias slots are created here when the variant or config needs them.
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,7 +33,9 @@ inline attention::WindowSpec window_spec(const ModelConfig& c) {
   return w;
 }
 
-template <class T>
+// On a GPU (D = Cuda) the layer runs the variant's CUDA kernels (AnyAttentionCuda); the CPU registry entry
+// still describes the variant (its traits and tensor list). Forward traces for probes are the CPU model's.
+template <class T, class D = Cpu>
 class SelfAttention {
  public:
   SelfAttention(const std::string& name, const ModelConfig& cfg, const InitContext& ctx)
@@ -44,6 +47,7 @@ class SelfAttention {
         rope_layout_(cfg.rope_interleaved ? autograd::RopeLayout::Interleaved : autograd::RopeLayout::RotateHalf),
         window_(window_spec(cfg)),
         op_(std::make_shared<attention::AnyAttention<T>>(attention::AnyAttention<T>::create(cfg.attention, window_))),
+        device_op_(make_device_op(cfg.attention, window_)),
         params_(op_->params()),
         q_(name + ".q_proj", cfg.d_model, H_ * D_, ctx, cfg.bias),
         k_(name + ".k_proj", cfg.d_model, Hkv_ * D_, ctx, cfg.bias),
@@ -51,8 +55,8 @@ class SelfAttention {
         o_(name + ".o_proj", H_ * D_, cfg.d_model, ctx, cfg.bias) {
     const auto& info = op_->traits();
     if (info.out_gate)
-      out_gate_ = Linear<T>(name + ".out_gate", cfg.d_model, info.out_gate_elementwise ? H_ * D_ : H_, ctx, true);
-    if (info.in_gate) in_gate_ = Linear<T>(name + ".in_gate", cfg.d_model, H_, ctx, true);
+      out_gate_ = Linear<T, D>(name + ".out_gate", cfg.d_model, info.out_gate_elementwise ? H_ * D_ : H_, ctx, true);
+    if (info.in_gate) in_gate_ = Linear<T, D>(name + ".in_gate", cfg.d_model, H_, ctx, true);
     // The variant's own weights, one per entry of its list (Note [parameter lists]); gates are activations,
     // computed per call from the gate projections above.
     const double slot_std = std::sqrt(2.0 / (5.0 * double(cfg.d_model)));
@@ -60,26 +64,26 @@ class SelfAttention {
       if (!s.learnable()) continue;
       const std::string pname = name + "." + std::string(s.checkpoint);
       const Shape shape = s.shape(0, H_, 0, D_);
-      Var<T> w;
+      Var<T, D> w;
       if (s.key == attention::param::k_slot.key && cfg.slot == BiasSlot::V)
-        w = Var<T>(Tensor<T>::zeros(shape), false, pname);  // V-bias: the key is fixed at zero, only the value learns
+        w = Var<T, D>(autograd::TensorOps<D>::template zeros<T>(shape), false, pname);  // V-bias: the key is fixed at zero, only the value learns
       else if (s.init == attention::Init::zeros || s.init == attention::Init::ones)
-        w = make_const_param<T>(pname, shape, T(s.init == attention::Init::ones ? 1 : 0));
+        w = make_const_param<T, D>(pname, shape, T(s.init == attention::Init::ones ? 1 : 0));
       else if (s.init == attention::Init::linear)
-        w = init_linear_weight<T>(pname, shape[0], shape[1], ctx);
+        w = init_linear_weight<T, D>(pname, shape[0], shape[1], ctx);
       else
-        w = make_param<T>(pname, shape, slot_std, ctx);
+        w = make_param<T, D>(pname, shape, slot_std, ctx);
       weights_.emplace_back(s, w);
     }
   }
 
   // x (B, S, d_model) → (B, S, d_model).
-  Var<T> operator()(const Var<T>& x, ForwardTrace<T>* trace = nullptr) const {
+  Var<T, D> operator()(const Var<T, D>& x, ForwardTrace<T>* trace = nullptr) const {
     const int64_t B = x.size(0), S = x.size(1);
-    auto heads = [&](const Var<T>& y, int64_t n) {  // (B, S, n·D) → (B, n, S, D)
+    auto heads = [&](const Var<T, D>& y, int64_t n) {  // (B, S, n·D) → (B, n, S, D)
       return autograd::contiguous(autograd::permute(autograd::reshape(y, {B, S, n, D_}), {0, 2, 1, 3}));
     };
-    AttentionVars<T> in;
+    AttentionVars<T, D> in;
     in.q = heads(q_(x), H_);
     in.k = heads(k_(x), Hkv_);
     in.v = heads(v_(x), Hkv_);
@@ -88,9 +92,9 @@ class SelfAttention {
       in.k = autograd::rope(in.k, rope_base_, rope_layout_);
     }
     const auto& info = op_->traits();
-    Var<T> g_out, g_in;
+    Var<T, D> g_out, g_in;
     if (info.out_gate) {
-      const Var<T> g = autograd::sigmoid(out_gate_(x));  // (B, S, H) or (B, S, H·D)
+      const Var<T, D> g = autograd::sigmoid(out_gate_(x));  // (B, S, H) or (B, S, H·D)
       g_out = info.out_gate_elementwise ? heads(g, H_) : autograd::contiguous(autograd::permute(g, {0, 2, 1}));
     }
     if (info.in_gate) g_in = autograd::contiguous(autograd::permute(autograd::sigmoid(in_gate_(x)), {0, 2, 1}));
@@ -106,18 +110,22 @@ class SelfAttention {
     attention::AttentionParams<T> p;
     p.B = static_cast<int>(B), p.H = static_cast<int>(H_), p.Hkv = static_cast<int>(Hkv_), p.S = static_cast<int>(S),
     p.D = static_cast<int>(D_), p.window = window_;
-    if (trace) {
-      trace->keys.push_back(in.k.value());
-      trace->values.push_back(in.v.value());
-      if (trace->want_attention) trace->attention.push_back(attention_weights(*op_, p, in));
-      if (trace->want_raw_attention)
-        trace->raw_attention.push_back(attention_weights(*op_, p, in, attention::WeightsMode::raw));
+    if constexpr (kOnCuda) {
+      SINKLAB_CHECK(!trace, "SelfAttention: forward traces (probes) run on the CPU model; load the weights into one");
+      return finish(fused_attention(*device_op_, op_->traits(), p, in), B, S);
+    } else {
+      if (trace) {
+        trace->keys.push_back(in.k.value());
+        trace->values.push_back(in.v.value());
+        if (trace->want_attention) trace->attention.push_back(attention_weights(*op_, p, in));
+        if (trace->want_raw_attention)
+          trace->raw_attention.push_back(attention_weights(*op_, p, in, attention::WeightsMode::raw));
+      }
+      return finish(fused_attention(*op_, p, in), B, S);  // (B, H, S, D) → (B, S, d_model)
     }
-    const Var<T> o = fused_attention(*op_, p, in);  // (B, H, S, D)
-    return o_(autograd::reshape(autograd::permute(o, {0, 2, 1, 3}), {B, S, H_ * D_}));
   }
 
-  void collect(ParamList<T>& out) const {
+  void collect(ParamList<T, D>& out) const {
     q_.collect(out);
     k_.collect(out);
     v_.collect(out);
@@ -131,15 +139,27 @@ class SelfAttention {
   const attention::AnyAttention<T>& op() const { return *op_; }
 
  private:
+  static constexpr bool kOnCuda = std::is_same_v<D, Cuda>;
+  using DeviceOp = std::conditional_t<kOnCuda, attention::AnyAttentionCuda, attention::AnyAttention<T>>;
+  static std::shared_ptr<const DeviceOp> make_device_op(const std::string& name, const attention::WindowSpec& w) {
+    if constexpr (kOnCuda) return std::make_shared<const DeviceOp>(DeviceOp::create(name, w));
+    else return nullptr;  // the CPU op is op_
+  }
+  // o (B, H, S, D) → the output projection of (B, S, H·D)
+  Var<T, D> finish(const Var<T, D>& o, int64_t B, int64_t S) const {
+    return o_(autograd::reshape(autograd::permute(o, {0, 2, 1, 3}), {B, S, H_ * D_}));
+  }
+
   int64_t H_, Hkv_, D_;
   bool rope_;
   T rope_base_;
   autograd::RopeLayout rope_layout_;
   attention::WindowSpec window_;
   std::shared_ptr<const attention::AnyAttention<T>> op_;
+  std::shared_ptr<const DeviceOp> device_op_;  // Cuda: the variant's kernels; Cpu: null (op_ runs)
   std::vector<attention::ParamSpec> params_;  // the variant's tensors for this window, looked up once
-  Linear<T> q_, k_, v_, o_, out_gate_, in_gate_;
-  std::vector<std::pair<attention::ParamSpec, Var<T>>> weights_;  // the variant's weights, in its list's order
+  Linear<T, D> q_, k_, v_, o_, out_gate_, in_gate_;
+  std::vector<std::pair<attention::ParamSpec, Var<T, D>>> weights_;  // the variant's weights, in its list's order
 };
 
 }  // namespace sinklab::nn

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <type_traits>
 
 #include "sinklab/nn/module.hpp"
 
@@ -12,19 +13,20 @@ namespace sinklab::nn {
 template <class T>
 using StateDict = std::map<std::string, Tensor<T>>;
 
-template <class T>
-StateDict<T> state_dict(const ParamList<T>& params) {
+// Host tensors whatever the device (on the CPU they share the parameters' storage).
+template <class T, class D>
+StateDict<T> state_dict(const ParamList<T, D>& params) {
   StateDict<T> out;
-  for (const auto& p : params) out[p.name] = p.var.value();
+  for (const auto& p : params) out[p.name] = autograd::TensorOps<D>::to_host(p.var.value());
   return out;
 }
 
 // Throws when a parameter holds NaN or Inf, naming the first such tensor and index: a probe of such a model would
 // print "mean loss nan" next to a Sink rate that means nothing.
-template <class T>
-void check_finite(const ParamList<T>& params, const std::string& source) {
+template <class T, class D>
+void check_finite(const ParamList<T, D>& params, const std::string& source) {
   for (const auto& p : params) {
-    const Tensor<T> v = p.var.value().contiguous();
+    const Tensor<T> v = autograd::TensorOps<D>::to_host(p.var.value()).contiguous();
     for (int64_t i = 0; i < v.numel(); ++i)
       SINKLAB_CHECK(std::isfinite(double(v.data()[i])), source, ": tensor '", p.name, "' holds ", double(v.data()[i]),
                     " at flat index ", i, "; refusing a model with non-finite weights");
@@ -32,8 +34,8 @@ void check_finite(const ParamList<T>& params, const std::string& source) {
 }
 
 // Copies values into the parameters (the model keeps its own buffers). `source` names the file for errors.
-template <class T>
-void load_state_dict(ParamList<T>& params, const StateDict<T>& state, const std::string& source = "state") {
+template <class T, class D>
+void load_state_dict(ParamList<T, D>& params, const StateDict<T>& state, const std::string& source = "state") {
   for (auto& p : params) {
     auto it = state.find(p.name);
     SINKLAB_CHECK(it != state.end(), source, ": missing tensor '", p.name, "' of shape ", to_string(p.var.shape()));
@@ -45,7 +47,10 @@ void load_state_dict(ParamList<T>& params, const StateDict<T>& state, const std:
     for (const auto& p : params) known = known || p.name == name;
     SINKLAB_CHECK(known, source, ": unexpected tensor '", name, "' (not a parameter of this model)");
   }
-  for (auto& p : params) p.var.mutable_value().copy_(state.at(p.name));
+  for (auto& p : params) {
+    if constexpr (std::is_same_v<D, Cpu>) p.var.mutable_value().copy_(state.at(p.name));
+    else p.var.mutable_value() = autograd::TensorOps<D>::from_host(state.at(p.name).contiguous());
+  }
 }
 
 }  // namespace sinklab::nn

@@ -20,8 +20,8 @@ struct AdamWConfig {
 };
 
 // The decay λ that applies to parameter `p`: optim.decay = matrices leaves vectors (norms, biases) undecayed.
-template <class T>
-double weight_decay_of(const AdamWConfig& cfg, const nn::NamedParam<T>& p) {
+template <class T, class D>
+double weight_decay_of(const AdamWConfig& cfg, const nn::NamedParam<T, D>& p) {
   return cfg.weight_decay > 0 && (!cfg.decay_matrices_only || p.is_matrix) ? cfg.weight_decay : 0.0;
 }
 
@@ -67,40 +67,55 @@ void adamw_update(const AdamWConfig& cfg, int64_t step, double lr, double wd, T*
   }
 }
 
-template <class T>
+// On a GPU (D = Cuda) the moments live on the device and every parameter is updated in one launch of the same
+// functor (functors::AdamWStep); the CPU's update is unchanged.
+template <class T, class D = Cpu>
 class AdamW {
  public:
-  AdamW(nn::ParamList<T> params, AdamWConfig cfg) : params_(std::move(params)), cfg_(cfg) {
+  AdamW(nn::ParamList<T, D> params, AdamWConfig cfg) : params_(std::move(params)), cfg_(cfg) {
     for (auto& p : params_) {
-      m_.push_back(Tensor<T>::zeros(p.var.shape()));
-      v_.push_back(Tensor<T>::zeros(p.var.shape()));
+      m_.push_back(autograd::TensorOps<D>::template zeros<T>(p.var.shape()));
+      v_.push_back(autograd::TensorOps<D>::template zeros<T>(p.var.shape()));
     }
   }
 
-  // One update with learning rate `lr`; parameters without a gradient (unused this step) are left untouched.
   void step(double lr) {
     ++step_;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      auto& p = params_[i];
-      if (!p.var.has_grad() || !p.var.requires_grad()) continue;
-      const Tensor<T> gc = p.var.grad().contiguous();
-      adamw_update(cfg_, step_, lr, weight_decay_of(cfg_, p), p.var.mutable_value().data(), m_[i].data(), v_[i].data(),
-                   gc.data(), p.var.numel());
+    if constexpr (std::is_same_v<D, Cpu>) {
+      for (std::size_t i = 0; i < params_.size(); ++i) {
+        auto& p = params_[i];
+        if (!p.var.has_grad() || !p.var.requires_grad()) continue;
+        const Tensor<T> gc = p.var.grad().contiguous();
+        adamw_update(cfg_, step_, lr, weight_decay_of(cfg_, p), p.var.mutable_value().data(), m_[i].data(),
+                     v_[i].data(), gc.data(), p.var.numel());
+      }
+    } else {
+      static_assert(std::is_same_v<T, float>, "AdamW on a device: fp32 parameters");
+      std::vector<Tensor<T, D>> grads;  // contiguous gradients, alive until the launch
+      std::vector<autograd::AdamWSlot> slots;
+      for (std::size_t i = 0; i < params_.size(); ++i) {
+        auto& p = params_[i];
+        if (!p.var.has_grad() || !p.var.requires_grad()) continue;
+        grads.push_back(p.var.grad().contiguous());
+        slots.push_back({p.var.mutable_value().data(), m_[i].data(), v_[i].data(), grads.back().data(), p.var.numel(),
+                         float(weight_decay_of(cfg_, p))});
+      }
+      autograd::TensorOps<D>::adamw(slots, {float(lr), float(cfg_.beta1), float(cfg_.beta2), float(cfg_.eps), step_});
     }
   }
 
  public:
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
-  const nn::ParamList<T>& params() const { return params_; }
-  std::vector<Tensor<T>>& exp_avg() { return m_; }
-  std::vector<Tensor<T>>& exp_avg_sq() { return v_; }
+  const nn::ParamList<T, D>& params() const { return params_; }
+  std::vector<Tensor<T, D>>& exp_avg() { return m_; }
+  std::vector<Tensor<T, D>>& exp_avg_sq() { return v_; }
   const AdamWConfig& config() const { return cfg_; }
 
  private:
-  nn::ParamList<T> params_;
+  nn::ParamList<T, D> params_;
   AdamWConfig cfg_;
-  std::vector<Tensor<T>> m_, v_;
+  std::vector<Tensor<T, D>> m_, v_;
   int64_t step_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sinklab/core/parallel.hpp"
@@ -38,30 +39,38 @@ double sum_squares(const T* x, int64_t n) {
 }
 }  // namespace detail
 
-template <class T>
-double global_grad_norm(const nn::ParamList<T>& params) {
+// On a GPU each parameter's Σg² is summed on the device (fp32) and the parameters' sums in double here.
+template <class T, class D>
+double global_grad_norm(const nn::ParamList<T, D>& params) {
   double sq = 0;
   for (const auto& p : params) {
     if (!p.var.has_grad()) continue;
-    const Tensor<T> g = p.var.grad().contiguous();
-    sq += detail::sum_squares(g.data(), g.numel());
+    if constexpr (std::is_same_v<D, Cpu>) {
+      const Tensor<T> g = p.var.grad().contiguous();
+      sq += detail::sum_squares(g.data(), g.numel());
+    } else {
+      sq += autograd::TensorOps<D>::sum_squares(p.var.grad());
+    }
   }
   return std::sqrt(sq);
 }
 
 // Scales the gradients whose global norm is `norm` (global_grad_norm) down to `max_norm` when above it; a
 // non-finite norm is left for the caller to refuse (scaling would turn Inf into NaN everywhere).
-template <class T>
-void clip_grads_to(nn::ParamList<T>& params, double norm, double max_norm) {
+template <class T, class D>
+void clip_grads_to(nn::ParamList<T, D>& params, double norm, double max_norm) {
   if (max_norm > 0 && norm > max_norm && std::isfinite(norm)) {
     const T scale = static_cast<T>(max_norm / (norm + 1e-6));
-    for (auto& p : params)
-      if (p.var.has_grad()) p.var.mutable_grad().array() *= scale;
+    for (auto& p : params) {
+      if (!p.var.has_grad()) continue;
+      if constexpr (std::is_same_v<D, Cpu>) p.var.mutable_grad().array() *= scale;
+      else p.var.mutable_grad() = autograd::TensorOps<D>::mul_scalar(p.var.grad(), scale);
+    }
   }
 }
 
-template <class T>
-double clip_grad_norm(nn::ParamList<T>& params, double max_norm) {
+template <class T, class D>
+double clip_grad_norm(nn::ParamList<T, D>& params, double max_norm) {
   const double norm = global_grad_norm(params);
   clip_grads_to(params, norm, max_norm);
   return norm;

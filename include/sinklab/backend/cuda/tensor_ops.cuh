@@ -25,10 +25,22 @@ struct TensorOps<Cuda> {
   template <class T>
   static constexpr bool kSupported = std::is_same_v<T, float>;
 
-  // --- the tape's needs ---------------------------------------------------------------------------------------
+  // --- the tape's needs, and host transfers ---------------------------------------------------------------------
   template <class T>
   static DT<T> full(Shape s, T v) {
     return DT<T>::full(std::move(s), v);
+  }
+  template <class T>
+  static DT<T> zeros(Shape s) {
+    return DT<T>::zeros(std::move(s));
+  }
+  template <class T>
+  static DT<T> from_host(const Tensor<T>& h) {
+    return to_device(h);
+  }
+  template <class T>
+  static Tensor<T> to_host(const DT<T>& t) {
+    return t.to_host();
   }
   template <class T>
   static T item(const DT<T>& t) {
@@ -282,6 +294,19 @@ struct TensorOps<Cuda> {
   template <class T>
   static DT<T> concat(const std::vector<DT<T>>& xs, int axis, const Shape&) {
     return backend::cuda::concat(xs, axis);
+  }
+
+  // --- what the optimiser and clipping need ------------------------------------------------------------------
+  // Σ x², summed on the device in fp32, returned to the host.
+  template <class T>
+  static double sum_squares(const DT<T>& x) {
+    return double(item(backend::cuda::sum_all(backend::cuda::binary(backend::cuda::BinaryOp::Mul, x, x))));
+  }
+  // Every parameter's AdamW step in one launch (backend::cuda::adamw_multi_tensor, functors::AdamWStep).
+  static void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyperparams& h) {
+    std::vector<backend::cuda::AdamWParam<float>> ps;
+    for (const auto& s : slots) ps.push_back({s.w, s.m, s.v, s.g, nullptr, s.n, s.weight_decay});
+    if (!ps.empty()) backend::cuda::adamw_multi_tensor(ps, backend::cuda::AdamWHyper{h.lr, h.beta1, h.beta2, h.eps, h.step});
   }
 
  private:

@@ -9,9 +9,7 @@
 #include <vector>
 
 #if defined(SINKLAB_CUDA_EMULATE)
-#ifndef SINKLAB_CUDA_EMU_ACTIVE
-#error "SINKLAB_CUDA_EMULATE: include src/cuda/emu/cuda_emu.hpp before sinklab/attention/fused_cuda.cuh"
-#endif
+#include <cuda_runtime.h>  // the emulator's shim (src/cuda/emu/ first on the include path)
 #else
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
