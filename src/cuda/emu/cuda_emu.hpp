@@ -102,16 +102,18 @@ inline void yield_to_scheduler() {
 
 inline const dim3& thread_idx() { return cta().fibers[cta().cur].tid; }
 
+// The last thread to arrive does not run on: it yields too, so that past the barrier every thread resumes in the
+// SINKLAB_EMU_ORDER order. (Were it to run on, `rev` would resume thread 0 first whenever thread 0 arrives last,
+// and a read of what thread 0 writes after the barrier, with no second barrier, would go unseen.)
 inline void block_barrier() {
   Cta& c = cta();
   Fiber& f = c.fibers[c.cur];
+  f.state = Fiber::wait_block;
+  f.wait_gen = c.gen;
   if (++c.arrived == c.alive) {
     c.arrived = 0;
     ++c.gen;
-    return;
   }
-  f.state = Fiber::wait_block;
-  f.wait_gen = c.gen;
   yield_to_scheduler();
 }
 
