@@ -2,6 +2,8 @@
 // LLaMA-style LM pretraining; every architectural, data and optimiser switch is a config key (--help lists them).
 // Under mpirun (built with MPI) every rank runs this main: data parallel, docs/distributed.md.
 // Exit status: 0 done, 2 error, 3 stopped on a NaN/Inf loss or gradient, 130 interrupted (checkpoint saved).
+// Built against a CUDA backend (sinklab-pretrain-cuda; sinklab-pretrain-emulated in tests) it also trains with
+// train.device = "cuda" (Note [trainer on a device] in train/trainer.hpp).
 #include <csignal>
 #include <regex>
 #include <filesystem>
@@ -12,6 +14,9 @@
 #include <vector>
 
 #include "sinklab/train/trainer.hpp"
+#if defined(SINKLAB_HAVE_CUDA_BACKEND)
+#include "sinklab/backend/cuda/tensor_ops.cuh"
+#endif
 #ifdef SINKLAB_HAVE_MPI
 #include "sinklab/dist/mpi_communicator.hpp"
 #endif
@@ -19,12 +24,42 @@
 namespace fs = std::filesystem;
 using namespace sinklab;
 
+// Builds the trainer for device D (its config, data and model checked first), trains, and reports.
+template <class D>
+int train_on(const io::Json& cfg, train::StartMode mode, dist::Communicator* ranks, bool rank0) {
+  train::TrainerT<D> trainer(cfg, mode, false, ranks);
+  const auto& m = trainer.model();
+  if (rank0) {
+    std::cerr << "sinklab-pretrain: " << m.num_parameters() << " parameters, attention '" << m.config().attention
+              << "', ";
+    if (ranks)
+      std::cerr << ranks->size() << " ranks x " << num_threads() << " threads, ZeRO-" << cfg["train"]["zero"].get<int>();
+    else if constexpr (std::is_same_v<D, Cuda>)
+      std::cerr << "device cuda";
+    else
+      std::cerr << num_threads() << " threads";
+    std::cerr << ", run_dir " << cfg["run_dir"].get<std::string>() << "\n";
+  }
+  const auto r = trainer.run();
+  if (!r.nonfinite.empty()) {
+    if (rank0) std::cerr << "sinklab-pretrain: error: " << r.nonfinite << "\n";
+    return 3;
+  }
+  if (rank0) {
+    std::cerr << "sinklab-pretrain: step " << r.steps_done << ", loss " << r.last_loss;
+    if (r.last_val_loss >= 0) std::cerr << ", val_loss " << r.last_val_loss;
+    if (r.skipped_steps > 0) std::cerr << ", " << r.skipped_steps << " non-finite steps skipped";
+    std::cerr << "\n";
+  }
+  return r.interrupted ? 130 : 0;
+}
+
 static void usage(std::ostream& os) {
   os << "usage: sinklab-pretrain --config FILE [--set key=value ...] [--overwrite]\n"
         "       sinklab-pretrain --resume RUN_DIR [--set key=value ...]\n"
         "       mpirun -np N sinklab-pretrain ...   (data parallel over N ranks; docs/distributed.md)\n"
         "       --threads N is --set train.threads=N (threads per rank)\n\n"
-        "Trains a LLaMA-style LM on the CPU. A config is JSON; \"base\" names a config it extends. --set overrides one\n"
+        "Trains a LLaMA-style LM on the CPU (train.device = \"cuda\": on a GPU, with sinklab-pretrain-cuda). A config is JSON; \"base\" names a config it extends. --set overrides one\n"
         "key (dotted path; the value is parsed as JSON when it parses, else taken as a string).\n\n"
         "A run directory belongs to one run: a second sinklab-pretrain on it fails at once, naming the first one's\n"
         "pid. --config starts a new run and refuses a directory that holds one (config.json, metrics.jsonl,\n"
@@ -121,30 +156,15 @@ int main(int argc, char** argv) {
                                           : train::StartMode::fresh;
     std::signal(SIGINT, [](int) { train::stop_requested() = true; });
     std::signal(SIGTERM, [](int) { train::stop_requested() = true; });
-    train::Trainer trainer(cfg, mode, false, ranks);
-    const auto& m = trainer.model();
-    if (rank0) {
-      std::cerr << "sinklab-pretrain: " << m.num_parameters() << " parameters, attention '" << m.config().attention
-                << "', ";
-      if (ranks)
-        std::cerr << ranks->size() << " ranks x " << num_threads() << " threads, ZeRO-"
-                  << cfg["train"]["zero"].get<int>();
-      else
-        std::cerr << num_threads() << " threads";
-      std::cerr << ", run_dir " << cfg["run_dir"].get<std::string>() << "\n";
+    if (cfg["train"]["device"] == "cuda") {
+#if defined(SINKLAB_HAVE_CUDA_BACKEND)
+      return train_on<Cuda>(cfg, mode, ranks, rank0);
+#else
+      SINKLAB_FAIL("train.device: 'cuda' needs sinklab-pretrain-cuda, which is built where the CUDA toolkit is "
+                   "found (SINKLAB_ENABLE_CUDA); this binary trains on the CPU");
+#endif
     }
-    const auto r = trainer.run();
-    if (!r.nonfinite.empty()) {
-      if (rank0) std::cerr << "sinklab-pretrain: error: " << r.nonfinite << "\n";
-      return 3;
-    }
-    if (rank0) {
-      std::cerr << "sinklab-pretrain: step " << r.steps_done << ", loss " << r.last_loss;
-      if (r.last_val_loss >= 0) std::cerr << ", val_loss " << r.last_val_loss;
-      if (r.skipped_steps > 0) std::cerr << ", " << r.skipped_steps << " non-finite steps skipped";
-      std::cerr << "\n";
-    }
-    return r.interrupted ? 130 : 0;
+    return train_on<Cpu>(cfg, mode, ranks, rank0);
   } catch (const dist::AgreedError& e) {  // every rank knows: each ends cleanly, rank 0 says why
     if (rank0) std::cerr << "sinklab-pretrain: error: " << e.what() << "\n";
     return 2;

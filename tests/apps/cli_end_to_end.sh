@@ -7,11 +7,8 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../support/cli_checks.sh"
 pretrain=$1 probe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
 
-# A small English corpus written here, so the test needs nothing outside the build.
 corpus=$work/corpus.txt
-for i in $(seq 1 400); do
-  echo "the quick brown fox $i jumps over the lazy dog and the cat sat on the mat while it rained."
-done >"$corpus"
+write_corpus "$corpus" 400
 cat >"$work/tiny.json" <<JSON
 {"run_dir": "$work/run",
  "model": {"vocab_size": 258, "d_model": 32, "n_layers": 2, "n_heads": 2, "d_ff": 64, "max_seq_len": 32},

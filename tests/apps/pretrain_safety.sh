@@ -11,9 +11,7 @@ rm -rf "$work" && mkdir -p "$work"
 snapshot() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 sha256sum); }
 
 corpus=$work/corpus.txt
-for i in $(seq 1 400); do
-  echo "the quick brown fox $i jumps over the lazy dog and the cat sat on the mat while it rained."
-done >"$corpus"
+write_corpus "$corpus" 400
 cfg=$work/tiny.json
 cat >"$cfg" <<JSON
 {"run_dir": "$work/run",

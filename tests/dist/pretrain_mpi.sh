@@ -31,9 +31,7 @@ same_moments() {
 }
 
 corpus=$work/corpus.txt
-for i in $(seq 1 300); do
-  echo "the quick brown fox $i jumps over the lazy dog and the cat sat on the mat while it rained."
-done >"$corpus"
+write_corpus "$corpus" 300
 cfg=$work/tiny.json
 # Tied embeddings: the parameter that gets two contributions per backward (note [micro-batch sum], trainer.hpp).
 cat >"$cfg" <<JSON

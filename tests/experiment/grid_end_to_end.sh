@@ -11,9 +11,7 @@ py() { /usr/bin/python3 -c "$@"; }
 
 # A small English corpus and a tiny model that trains in well under a second; paths relative to the config.
 mkdir -p data configs grids
-for i in $(seq 1 400); do
-  echo "the quick brown fox $i jumps over the lazy dog and the cat sat on the mat while it rained."
-done >data/corpus.txt
+write_corpus data/corpus.txt 400
 cat >configs/tiny.json <<'JSON'
 {"model": {"vocab_size": 258, "d_model": 32, "n_layers": 2, "n_heads": 2, "d_ff": 64, "max_seq_len": 32},
  "data": {"format": "text", "tokenizer": "byte", "train": ["../data/corpus.txt"], "val_fraction": 0.1},

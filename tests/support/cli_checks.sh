@@ -12,6 +12,13 @@ expect_error() {
   if [ $rc -ne 0 ] && grep -qF -- "$needle" <<<"$err"; then ok "$what"; else bad "$what (rc $rc: $err)"; fi
 }
 cli_summary() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
+# write_corpus FILE LINES: a small English corpus written by the test itself, so it needs nothing outside the build
+write_corpus() {
+  local i
+  for i in $(seq 1 "$2"); do
+    echo "the quick brown fox $i jumps over the lazy dog and the cat sat on the mat while it rained."
+  done >"$1"
+}
 # expect_status WHAT RC NEEDLE CMD...: the command exits with status RC and its stderr names NEEDLE
 expect_status() {
   local what=$1 want=$2 needle=$3; shift 3

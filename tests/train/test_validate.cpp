@@ -37,7 +37,7 @@ TEST_CASE("validate: each range check names the key and the value", "[train][val
       {"train.grad_accum", 3, "(3)"},
       {"train.seed", -1, "got -1"},
       {"train.threads", -2, "got -2"},
-      {"train.device", "cuda", "'cuda'"},
+      {"train.device", "tpu", "'tpu' is not a device (cpu, cuda)"},
       {"train.dtype", "bfloat16", "'bfloat16'"},
       {"train.skip_nonfinite", -1, "got -1"},
       {"optim.lr", 0.0, "got 0"},

@@ -78,12 +78,16 @@ double clip_grad_norm(nn::ParamList<T, D>& params, double max_norm) {
 
 // The name of the first parameter (in model order) whose gradient holds a NaN or Inf; empty when none does. A
 // non-finite global norm with finite gradients is possible only by overflow of the sum of squares.
-template <class T>
-std::string first_nonfinite_grad(const nn::ParamList<T>& params) {
+template <class T, class D>
+std::string first_nonfinite_grad(const nn::ParamList<T, D>& params) {
   for (const auto& p : params) {
     if (!p.var.has_grad()) continue;
-    const Tensor<T> g = p.var.grad().contiguous();
-    if (!Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(g.data(), g.numel()).allFinite()) return p.name;
+    if constexpr (std::is_same_v<D, Cpu>) {
+      const Tensor<T> g = p.var.grad().contiguous();
+      if (!Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(g.data(), g.numel()).allFinite()) return p.name;
+    } else if (!autograd::TensorOps<D>::all_finite(p.var.grad())) {
+      return p.name;
+    }
   }
   return {};
 }

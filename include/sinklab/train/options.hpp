@@ -82,7 +82,7 @@ inline const std::vector<KeyDoc>& key_docs() {
                      "only (the same results as 0, with less memory per rank)"},
       {"train.collective_timeout", "seconds a rank waits in one MPI collective before it gives up and ends the job "
                                    "(0 = wait forever); a guard against a rank that died or hangs"},
-      {"train.device", "cpu (cuda: see the CUDA backend issue)"},
+      {"train.device", "cpu | cuda (cuda: with sinklab-pretrain-cuda; one process, fp32)"},
       {"train.dtype", "float32"},
       {"train.skip_nonfinite", "steps whose loss or gradient norm is NaN/Inf that may be skipped (no update; logged as "
                                "\"skipped\": true); one more stops the run with exit status 3 (0 = stop at the first)"},

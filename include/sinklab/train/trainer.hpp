@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "sinklab/data.hpp"
@@ -46,6 +47,7 @@
 #include "sinklab/train/checkpoint.hpp"
 #include "sinklab/train/config.hpp"
 #include "sinklab/train/data_setup.hpp"
+#include "sinklab/train/host_mirror.hpp"
 #include "sinklab/train/run_dir.hpp"
 #include "sinklab/train/validate.hpp"
 
@@ -75,21 +77,29 @@ enum class StartMode {
   overwrite,  // replace it once the new run is known to be valid (note [replacing a run] in run_dir.hpp)
 };
 
-class Trainer {
+// D = Cpu (Trainer) or Cuda: Note [trainer on a device] in train/host_mirror.hpp.
+template <class D>
+class TrainerT {
  public:
   using T = float;
+  static constexpr bool kCpu = std::is_same_v<D, Cpu>;
   // Test hook: runs after the backward of step `step` (1-based), before the gradients are checked and applied.
-  using GradientHook = std::function<void(int64_t step, nn::ParamList<T>& params)>;
+  using GradientHook = std::function<void(int64_t step, nn::ParamList<T, D>& params)>;
 
   // cfg: a resolved config (load_config). Everything that can be checked is checked before anything in run_dir
   // is created, moved or deleted: the config's values, then (holding the directory's lock) the data and the model.
   // comm: the ranks of a data-parallel run (null or one rank: a plain process). Rank 0 alone owns the run
   // directory (its lock, config.json, metrics.jsonl, checkpoints); every stage below fails on all ranks together
   // when it fails on one (dist::agree), so a bad launch ends with the same error everywhere instead of a hang.
-  Trainer(io::Json cfg, StartMode mode, bool quiet = false, dist::Communicator* comm = nullptr)
+  TrainerT(io::Json cfg, StartMode mode, bool quiet = false, dist::Communicator* comm = nullptr)
       : cfg_(std::move(cfg)), mode_(mode), quiet_(quiet), comm_(comm && comm->size() > 1 ? comm : nullptr) {
     everywhere("config", [&] {
       validate_config(cfg_);
+      const std::string device = cfg_["train"]["device"].get<std::string>();
+      SINKLAB_CHECK(device == D::name, "train.device: '", device, "' given to a ", D::name, " trainer");
+      if constexpr (!kCpu)
+        SINKLAB_CHECK(!comm_, "train.device: 'cuda' trains in one process so far; data-parallel GPU ranks (NCCL) "
+                              "are not there yet");
       if (comm_) validate_ranks(cfg_, comm_->size());
     });
     if (comm_) dist::check_same_config(*comm_, cfg_);
@@ -111,10 +121,10 @@ class Trainer {
   }
 
   // The bool form: resume, or a fresh start.
-  Trainer(io::Json cfg, bool resume, bool quiet = false)
-      : Trainer(std::move(cfg), resume ? StartMode::resume : StartMode::fresh, quiet) {}
+  TrainerT(io::Json cfg, bool resume, bool quiet = false)
+      : TrainerT(std::move(cfg), resume ? StartMode::resume : StartMode::fresh, quiet) {}
 
-  const nn::LlamaModel<T>& model() const { return *model_; }
+  const nn::LlamaModel<T, D>& model() const { return *model_; }
   int64_t step() const { return step_; }
   // The checkpoint this run resumed from (empty for a fresh start or a restart from step 0).
   const fs::path& resumed_from() const { return resumed_from_; }
@@ -153,7 +163,7 @@ class Trainer {
       task_probe.emplace(data_.task, seqs, model_->config().n_layers, model_->config().n_heads);
       opt.on_batch = task_probe->hook<T>();
     }
-    auto rec = probe::summary_record(probe::run_probe(*model_, seqs, opt), cfg_["log"]["probe_eps"].get<double>());
+    auto rec = probe::summary_record(probe::run_probe(host_model(), seqs, opt), cfg_["log"]["probe_eps"].get<double>());
     if (task_probe) rec.update(task_probe->metrics());
     return rec;
   }
@@ -252,7 +262,7 @@ class Trainer {
     if (!res.nonfinite.empty() || !checkpoint_if_finite(res)) return res;
     if (step_ >= total) {
       if (rank0())
-        save_checkpoint<T>(run_dir_ / "final", *model_, nullptr, {}, {{"tokenizer.txt", data_.tokenizer + "\n"}});
+        save_checkpoint<T>(run_dir_ / "final", host_model(), nullptr, {}, {{"tokenizer.txt", data_.tokenizer + "\n"}});
       log("finished " + std::to_string(step_) + " steps; final model in " + (run_dir_ / "final").string());
     } else if (res.interrupted) {
       log("interrupted at step " + std::to_string(step_) + "; continue with --resume " + run_dir_.string());
@@ -298,14 +308,16 @@ class Trainer {
     if (data_.vocab_size > 0)
       SINKLAB_CHECK(mc.vocab_size >= data_.vocab_size, "model.vocab_size ", mc.vocab_size,
                     " is smaller than the tokenizer's vocabulary (", data_.vocab_size, ")");
-    model_ = std::make_unique<nn::LlamaModel<T>>(mc);
+    model_ = std::make_unique<nn::LlamaModel<T, D>>(mc);
     params_ = model_->parameters();
     const auto& o = cfg_["optim"];
     const optim::AdamWConfig adamw{o["beta1"].get<double>(), o["beta2"].get<double>(), o["eps"].get<double>(),
                                    o["weight_decay"].get<double>(), o["decay"] == "matrices"};
     const int zero = tr["zero"].get<int>();
-    if (!comm_ || zero == 0) opt_ = std::make_unique<optim::AdamW<T>>(params_, adamw);
-    if (comm_) dp_ = std::make_unique<dist::DataParallel>(*comm_, params_, zero, adamw);
+    if (!comm_ || zero == 0) opt_ = std::make_unique<optim::AdamW<T, D>>(params_, adamw);
+    if constexpr (kCpu) {
+      if (comm_) dp_ = std::make_unique<dist::DataParallel>(*comm_, params_, zero, adamw);
+    }
     sched_ = {optim::Schedule::parse(o["schedule"].get<std::string>()), o["lr"].get<double>(), o["min_lr"].get<double>(),
               o["warmup"].get<int64_t>(), tr["steps"].get<int64_t>()};
     const int64_t accum = tr["grad_accum"].get<int64_t>(), batch = tr["batch_size"].get<int64_t>();
@@ -339,6 +351,9 @@ class Trainer {
 
   // What rank 0 resumed from, given to every rank: step, skipped steps, sampler position, weights and moments.
   void share_start() {
+    if constexpr (kCpu) share_start_cpu();
+  }
+  void share_start_cpu() {
     int64_t resumed = resumed_from_.empty() ? 0 : 1;
     comm_->broadcast_value(resumed, 0, "resume point");
     if (!resumed) return;
@@ -376,19 +391,17 @@ class Trainer {
   // One process: the step's gradient (note [micro-batch sum]) in .grad; returns the mean loss.
   double accumulate(int64_t accum) {
     for (auto& p : params_) p.var.zero_grad();
-    std::vector<Tensor<T>> sum(accum > 1 ? params_.size() : 0);
+    std::vector<Tensor<T, D>> sum(accum > 1 ? params_.size() : 0);
     double loss_sum = 0;
     for (int64_t micro = 0; micro < accum; ++micro) {
       loss_sum += double(micro_step(sampler_->next(), accum));
       for (std::size_t i = 0; i < sum.size(); ++i) {
         auto& v = params_[i].var;
         if (!v.has_grad()) continue;
-        if (!sum[i].defined()) {
+        if (!sum[i].defined())
           sum[i] = std::move(v.mutable_grad());
-        } else {
-          auto acc = sum[i].array();
-          acc += v.grad().contiguous().array();
-        }
+        else
+          autograd::TensorOps<D>::add_into(sum[i], v.grad());
         v.zero_grad();
       }
     }
@@ -418,7 +431,9 @@ class Trainer {
     const TrainerState state{step_, sampler_->state_json(), cfg_, skipped_};
     const std::map<std::string, std::string> extra = {{"tokenizer.txt", data_.tokenizer + "\n"}};
     const fs::path dir = run_dir_ / "checkpoints" / ("step_" + std::to_string(step_));
-    if (dp_ && dp_->zero() == 1) {  // the moments' shards come to rank 0 (a collective: every rank is here)
+    if constexpr (!kCpu) {
+      mirror_.save(dir, model_->config(), params_, *opt_, state, extra);
+    } else if (dp_ && dp_->zero() == 1) {  // the moments' shards come to rank 0 (a collective: every rank is here)
       const auto gathered = dp_->sharded_adamw()->gather_moments(params_, 0);
       if (!rank0()) return;
       save_checkpoint<T>(dir, *model_,
@@ -474,10 +489,8 @@ class Trainer {
 
   // The name of the first parameter holding a NaN or Inf (a finite update can still overflow), or empty.
   std::string first_nonfinite_weight() const {
-    for (const auto& p : params_) {
-      const Tensor<T> w = p.var.value().contiguous();
-      if (!Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(w.data(), w.numel()).allFinite()) return p.name;
-    }
+    for (const auto& p : params_)
+      if (!autograd::TensorOps<D>::all_finite(p.var.value())) return p.name;
     return {};
   }
 
@@ -506,9 +519,14 @@ class Trainer {
   // Continues from the newest intact checkpoint, saying which were refused and why. With none ever completed (a
   // run killed before or during its first checkpoint) there is nothing to lose: restart from step 0.
   void resume() {
-    if (!opt_) resume_opt_ = std::make_unique<optim::AdamW<T>>(params_, optim::AdamWConfig{});  // ZeRO-1: moments
-    optim::AdamW<T>& opt = opt_ ? *opt_ : *resume_opt_;                                          // for share_start
-    const ResumePoint r = resume_from_newest_intact(run_dir_ / "checkpoints", params_, opt);
+    ResumePoint r;
+    if constexpr (kCpu) {
+      if (!opt_) resume_opt_ = std::make_unique<optim::AdamW<T>>(params_, optim::AdamWConfig{});  // ZeRO-1: moments
+      optim::AdamW<T>& opt = opt_ ? *opt_ : *resume_opt_;                                          // for share_start
+      r = resume_from_newest_intact(run_dir_ / "checkpoints", params_, opt);
+    } else {
+      r = mirror_.resume(run_dir_ / "checkpoints", model_->config(), params_, *opt_);
+    }
     for (const auto& why : r.refused) warn("skipped checkpoint " + why);
     if (r.dir.empty()) {
       SINKLAB_CHECK(!path_exists(run_dir_ / "final"), "run_dir '", run_dir_.string(),
@@ -529,7 +547,13 @@ class Trainer {
       log("resumed from " + r.dir.string() + " at step " + std::to_string(step_));
   }
 
-  autograd::Var<T> loss_on(data::Batch b) const {
+  // The CPU model with the current parameters: the trained model itself, or on a device its host mirror.
+  const nn::LlamaModel<T>& host_model() const {
+    if constexpr (kCpu) return *model_;
+    else return mirror_.model(model_->config(), params_);
+  }
+
+  autograd::Var<T, D> loss_on(data::Batch b) const {
     if (random_tokens_) (*random_tokens_)(b);
     if (fixed_token_) (*fixed_token_)(b);
     if (prefix_mask_) (*prefix_mask_)(b);
@@ -569,9 +593,10 @@ class Trainer {
   fs::path resumed_from_;
   GradientHook gradient_hook_;
   DataSplits data_;
-  std::unique_ptr<nn::LlamaModel<T>> model_;
-  nn::ParamList<T> params_;
-  std::unique_ptr<optim::AdamW<T>> opt_;  // null with ZeRO-1 (dp_ holds the moments' shards)
+  std::unique_ptr<nn::LlamaModel<T, D>> model_;
+  nn::ParamList<T, D> params_;
+  std::unique_ptr<optim::AdamW<T, D>> opt_;  // null with ZeRO-1 (dp_ holds the moments' shards)
+  mutable HostMirror<D> mirror_;  // on a device: checkpoints, resume and probes go through the host
   optim::Schedule sched_;
   std::unique_ptr<data::BatchSource> sampler_;
   std::optional<data::RandomTokens> random_tokens_;
@@ -580,5 +605,7 @@ class Trainer {
   int64_t step_ = 0;
   int64_t skipped_ = 0;  // non-finite steps skipped, over the whole run (saved in checkpoints)
 };
+
+using Trainer = TrainerT<Cpu>;
 
 }  // namespace sinklab::train

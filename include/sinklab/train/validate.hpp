@@ -144,9 +144,9 @@ inline void validate_config(const nlohmann::json& cfg) {
   in_range("train.zero", 0, 1);
   non_negative("train.collective_timeout");
   const std::string device = config_string(cfg, "train.device");
-  SINKLAB_CHECK(device == "cpu", "train.device: '", device, "' is not available in this build (cpu)");
+  SINKLAB_CHECK(device == "cpu" || device == "cuda", "train.device: '", device, "' is not a device (cpu, cuda)");
   const std::string dtype = config_string(cfg, "train.dtype");
-  SINKLAB_CHECK(dtype == "float32", "train.dtype: '", dtype, "' is not supported on the CPU (float32)");
+  SINKLAB_CHECK(dtype == "float32", "train.dtype: '", dtype, "' is not supported yet (float32)");
   at_least("train.skip_nonfinite", 0);
 
   // optim
