@@ -1,5 +1,6 @@
 #pragma once
-// Umbrella for tape autograd: Var, the tape, gradcheck and every op. CPU only; compiles with plain g++.
+// Umbrella for tape autograd: Var, the tape, gradcheck and every op, on the CPU; add
+// sinklab/backend/cuda/tensor_ops.cuh for Var<float, Cuda>. Compiles with plain g++.
 #include "sinklab/autograd/gradcheck.hpp"
 #include "sinklab/autograd/ops/arithmetic.hpp"
 #include "sinklab/autograd/ops/cross_entropy.hpp"

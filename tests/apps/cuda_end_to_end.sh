@@ -51,6 +51,9 @@ for x, y in zip(a, b):
             worst = max(worst, d)
             assert (x[k] == y[k]) if exact else d <= tol, (x["step"], k, x[k], y[k])
     assert ("sink" in x) == ("sink" in y), x["step"]
+    if "sink" in x and not exact:  # the probes ran on the mirror of the device's weights
+        for u, v in zip(x["sink"] + [x["alpha1"], x["probe_loss"]], y["sink"] + [y["alpha1"], y["probe_loss"]]):
+            assert abs(u - v) <= tol * max(abs(u), 1.0), (x["step"], "probe", u, v)
 print("worst relative difference", worst)
 PY
 check "CPU and CUDA log the same losses, gradient norms and probes (1e-4)" \
@@ -86,6 +89,17 @@ echo step_6 >"$work/crossed/checkpoints/latest"
 check "a CUDA checkpoint resumes on the CPU" test -f "$work/crossed/final/model.safetensors"
 check "and continues the CPU run's curve (1e-4)" /usr/bin/python3 "$compare" "$work/cpu/metrics.jsonl" \
   "$work/crossed/metrics.jsonl" 1e-4 close
+
+# A NaN/Inf step: both devices skip up to train.skip_nonfinite such steps, then stop (exit 3) naming the same cause.
+for dev in cpu cuda; do
+  bin=$cpu; [ $dev = cuda ] && bin=$gpu
+  "$bin" --config "$work/tiny.json" --set train.device=$dev --set run_dir="$work/nan_$dev" --set optim.lr=1e30 \
+    --set train.skip_nonfinite=2 >"$work/nan_$dev.log" 2>&1
+  echo $? >"$work/nan_$dev.rc"
+done
+check "a non-finite step stops both devices with exit 3" bash -c "[ \$(cat '$work/nan_cpu.rc') = 3 ] && [ \$(cat '$work/nan_cuda.rc') = 3 ]"
+check "... with the same report" bash -c "diff <(grep -E 'warning|error' '$work/nan_cpu.log' | sed 's#$work/nan_cpu##g') \
+  <(grep -E 'warning|error' '$work/nan_cuda.log' | sed 's#$work/nan_cuda##g')"
 
 "$probe" sink --model "$work/cuda/final" --data "$corpus" --seq-len 16 --samples 4 --out "$work/probe" \
   >"$work/probe.log" 2>&1

@@ -116,6 +116,32 @@ TEST_CASE("a LlamaModel on CUDA computes what it computes on the CPU, and trains
   }
 }
 
+TEST_CASE("gradient norm and the non-finite search agree across devices, huge gradients included", "[gpu][optim]") {
+  // Σg² of 1e20s overflows fp32 (the device's sum) but not double (the CPU's): the norm must still be finite.
+  for (float value : {1.5f, 1e20f, NAN, INFINITY}) {
+    INFO("gradient entries " << value);
+    nn::ParamList<float, Cpu> pc;
+    nn::ParamList<float, Cuda> pg;
+    for (int i = 0; i < 3; ++i) {
+      const std::string name = "w" + std::to_string(i);
+      auto grad = Tensor<float>::full({5}, i == 1 ? value : 0.25f);
+      pc.push_back({name, autograd::Var<float, Cpu>(Tensor<float>::zeros({5}), true, name), true});
+      pg.push_back({name, autograd::Var<float, Cuda>(Tensor<float, Cuda>::zeros({5}), true, name), true});
+      pc.back().var.mutable_grad() = grad;
+      pg.back().var.mutable_grad() = to_device(grad);
+    }
+    const double nc = optim::global_grad_norm(pc), ng = optim::global_grad_norm(pg);
+    if (std::isnan(nc)) {
+      CHECK(std::isnan(ng));
+    } else if (std::isinf(nc)) {
+      CHECK(ng == nc);
+    } else {
+      CHECK(std::abs(ng - nc) <= 1e-6 * nc);
+    }
+    CHECK(optim::first_nonfinite_grad(pg) == optim::first_nonfinite_grad(pc));
+  }
+}
+
 TEST_CASE("the CUDA model refuses forward traces, which probes take from the CPU model", "[gpu][nn]") {
   nn::LlamaModel<float, Cuda> gpu(tiny("softmax"));
   nn::ForwardTrace<float> trace;

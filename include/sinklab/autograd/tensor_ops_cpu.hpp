@@ -42,6 +42,11 @@ struct TensorOps<Cpu> {
   static Tensor<T> to_host(const Tensor<T>& t) {
     return t;
   }
+  // Overwrites `dst` in place with host values of its shape (views and handles of it see them).
+  template <class T>
+  static void copy_from_host(Tensor<T>& dst, const Tensor<T>& h) {
+    dst.copy_(h);
+  }
   template <class T>
   static T item(const Tensor<T>& t) {
     return t.item();

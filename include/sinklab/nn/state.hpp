@@ -47,10 +47,7 @@ void load_state_dict(ParamList<T, D>& params, const StateDict<T>& state, const s
     for (const auto& p : params) known = known || p.name == name;
     SINKLAB_CHECK(known, source, ": unexpected tensor '", name, "' (not a parameter of this model)");
   }
-  for (auto& p : params) {
-    if constexpr (std::is_same_v<D, Cpu>) p.var.mutable_value().copy_(state.at(p.name));
-    else p.var.mutable_value() = autograd::TensorOps<D>::from_host(state.at(p.name).contiguous());
-  }
+  for (auto& p : params) autograd::TensorOps<D>::copy_from_host(p.var.mutable_value(), state.at(p.name));
 }
 
 }  // namespace sinklab::nn

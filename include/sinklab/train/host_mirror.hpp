@@ -26,8 +26,7 @@ class HostMirror {
 
   // The CPU model holding `params`' current values (built on first use).
   const nn::LlamaModel<T>& model(const nn::ModelConfig& cfg, const nn::ParamList<T, D>& params) {
-    if (!host_) host_ = std::make_unique<nn::LlamaModel<T>>(cfg);
-    nn::ParamList<T> hp = host_->parameters();
+    nn::ParamList<T> hp = mirror_params(cfg, params);
     for (std::size_t i = 0; i < hp.size(); ++i)
       hp[i].var.mutable_value().copy_(autograd::TensorOps<D>::to_host(params[i].var.value()));
     return *host_;
@@ -50,21 +49,33 @@ class HostMirror {
   // device; `params` and `opt` are unchanged when none is intact.
   ResumePoint resume(const std::filesystem::path& checkpoints, const nn::ModelConfig& cfg, nn::ParamList<T, D>& params,
                      optim::AdamW<T, D>& opt) {
-    if (!host_) host_ = std::make_unique<nn::LlamaModel<T>>(cfg);
-    nn::ParamList<T> hp = host_->parameters();
+    nn::ParamList<T> hp = mirror_params(cfg, params);
     optim::AdamW<T> host_opt(hp, optim::AdamWConfig{});
     ResumePoint r = resume_from_newest_intact(checkpoints, hp, host_opt);
     if (r.dir.empty()) return r;
     for (std::size_t i = 0; i < params.size(); ++i) {
-      params[i].var.mutable_value() = autograd::TensorOps<D>::from_host(hp[i].var.value());
-      opt.exp_avg()[i] = autograd::TensorOps<D>::from_host(host_opt.exp_avg()[i]);
-      opt.exp_avg_sq()[i] = autograd::TensorOps<D>::from_host(host_opt.exp_avg_sq()[i]);
+      autograd::TensorOps<D>::copy_from_host(params[i].var.mutable_value(), hp[i].var.value());
+      autograd::TensorOps<D>::copy_from_host(opt.exp_avg()[i], host_opt.exp_avg()[i]);
+      autograd::TensorOps<D>::copy_from_host(opt.exp_avg_sq()[i], host_opt.exp_avg_sq()[i]);
     }
     opt.set_step_count(host_opt.step_count());
     return r;
   }
 
  private:
+  // The mirror's parameters, built on first use; they must be the device model's, name for name.
+  nn::ParamList<T> mirror_params(const nn::ModelConfig& cfg, const nn::ParamList<T, D>& params) {
+    if (!host_) host_ = std::make_unique<nn::LlamaModel<T>>(cfg);
+    nn::ParamList<T> hp = host_->parameters();
+    SINKLAB_CHECK(hp.size() == params.size(), "host mirror: ", hp.size(), " parameters for a device model of ",
+                  params.size());
+    for (std::size_t i = 0; i < hp.size(); ++i)
+      SINKLAB_CHECK(hp[i].name == params[i].name && hp[i].var.shape() == params[i].var.shape(),
+                    "host mirror: parameter ", i, " is '", hp[i].name, "' ", to_string(hp[i].var.shape()),
+                    " but the device model's is '", params[i].name, "' ", to_string(params[i].var.shape()));
+    return hp;
+  }
+
   std::unique_ptr<nn::LlamaModel<T>> host_;
 };
 

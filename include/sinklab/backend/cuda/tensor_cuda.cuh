@@ -12,6 +12,7 @@
 #include "sinklab/backend/cuda/check.cuh"
 #include "sinklab/backend/functors/broadcast.hpp"
 #include "sinklab/tensor/tensor.hpp"
+#include "sinklab/tensor/view.hpp"
 
 namespace sinklab {
 
@@ -85,68 +86,28 @@ class Tensor<T, Cuda> {
   int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
   int64_t size(int axis) const { return shape_[normalize_axis(axis, shape_.size(), "size")]; }
   int64_t numel() const { return sinklab::numel(shape_); }
-  bool is_contiguous() const {
-    int64_t expect = 1;
-    for (std::size_t i = shape_.size(); i-- > 0;) {
-      if (shape_[i] != 1 && strides_[i] != expect) return false;
-      expect *= shape_[i];
-    }
-    return true;
-  }
+  bool is_contiguous() const { return view::is_contiguous(shape_, strides_); }
   bool shares_storage(const Tensor& o) const { return buf_ == o.buf_; }
   T* data() { return buf_ ? static_cast<T*>(buf_->ptr) + offset_ : nullptr; }
   const T* data() const { return buf_ ? static_cast<const T*>(buf_->ptr) + offset_ : nullptr; }
 
   // --- views ------------------------------------------------------------------------------------
   Tensor reshape(Shape s, cudaStream_t stream = nullptr) const {
-    int64_t known = 1, infer = -1;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == -1) {
-        SINKLAB_CHECK(infer < 0, "reshape: more than one -1 in ", to_string(s));
-        infer = static_cast<int64_t>(i);
-      } else {
-        known *= s[i];
-      }
-    }
-    if (infer >= 0) s[infer] = known == 0 ? 0 : numel() / known;
-    SINKLAB_CHECK(sinklab::numel(s) == numel(), "reshape: cannot view shape ", to_string(shape_), " as ", to_string(s));
+    s = view::resolve_reshape(shape_, std::move(s));
     Tensor out = is_contiguous() ? *this : contiguous(stream);
     out.shape_ = std::move(s);
     out.strides_ = contiguous_strides(out.shape_);
     return out;
   }
   Tensor permute(const std::vector<int>& order) const {
-    SINKLAB_CHECK(order.size() == shape_.size(), "permute: order of length ", order.size(), " for shape ",
-                  to_string(shape_));
     Tensor out = *this;
-    std::vector<bool> seen(order.size(), false);
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const int a = normalize_axis(order[i], shape_.size(), "permute");
-      SINKLAB_CHECK(!seen[a], "permute: axis ", a, " repeated");
-      seen[a] = true;
-      out.shape_[i] = shape_[a];
-      out.strides_[i] = strides_[a];
-    }
+    view::permute(shape_, strides_, order, out.shape_, out.strides_);
     return out;
   }
-  Tensor transpose(int a, int b) const {
-    std::vector<int> order(shape_.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::swap(order[normalize_axis(a, shape_.size(), "transpose")], order[normalize_axis(b, shape_.size(), "transpose")]);
-    return permute(order);
-  }
+  Tensor transpose(int a, int b) const { return permute(view::transpose_order(shape_.size(), a, b)); }
   Tensor slice(int axis, int64_t start, int64_t end, int64_t step = 1) const {
-    axis = normalize_axis(axis, shape_.size(), "slice");
-    const int64_t n = shape_[axis];
-    if (start < 0) start += n;
-    if (end < 0) end += n;
-    end = std::min(end, n);
-    SINKLAB_CHECK(step > 0 && start >= 0 && start <= end, "slice: bad range [", start, ", ", end, ") step ", step,
-                  " on axis ", axis, " of shape ", to_string(shape_));
     Tensor out = *this;
-    out.offset_ += start * strides_[axis];
-    out.shape_[axis] = (end - start + step - 1) / step;
-    out.strides_[axis] *= step;
+    view::slice(out.shape_, out.strides_, out.offset_, axis, start, end, step);
     return out;
   }
   Tensor contiguous(cudaStream_t stream = nullptr) const { return is_contiguous() ? *this : clone(stream); }
@@ -178,6 +139,18 @@ class Tensor<T, Cuda> {
   // again before that work is done (Note [record_stream] in caching_pool.hpp). Call it when queuing such work.
   void record_stream(cudaStream_t stream) const {
     if (buf_ && buf_->ptr) backend::cuda::record_stream(buf_->ptr, stream);
+  }
+
+  // Overwrites this (contiguous) tensor with a host tensor of its shape, in place: views and handles of it see the new
+  // values. Synchronises `stream`.
+  Tensor& copy_from_host(const Tensor<T, Cpu>& h, cudaStream_t stream = nullptr) {
+    SINKLAB_CHECK(h.shape() == shape_, "copy_from_host: shape ", to_string(h.shape()), " into ", to_string(shape_));
+    SINKLAB_CHECK(is_contiguous(), "copy_from_host: into a non-contiguous view of shape ", to_string(shape_));
+    const Tensor<T, Cpu> c = h.contiguous();
+    if (numel())
+      SINKLAB_CUDA_CHECK(cudaMemcpyAsync(data(), c.data(), numel() * sizeof(T), cudaMemcpyHostToDevice, stream));
+    SINKLAB_CUDA_CHECK(cudaStreamSynchronize(stream));  // `c` may be a temporary
+    return *this;
   }
 
   // Copies to a contiguous host tensor; synchronises `stream`.

@@ -43,6 +43,10 @@ struct TensorOps<Cuda> {
     return t.to_host();
   }
   template <class T>
+  static void copy_from_host(DT<T>& dst, const Tensor<T>& h) {
+    dst.copy_from_host(h);
+  }
+  template <class T>
   static T item(const DT<T>& t) {
     return t.to_host().item();
   }
@@ -297,10 +301,19 @@ struct TensorOps<Cuda> {
   }
 
   // --- what the optimiser and clipping need ------------------------------------------------------------------
-  // Σ x², summed on the device in fp32, returned to the host.
+  // Σ x², summed on the device in fp32, returned to the host. When that overflows (every |x| may still be finite,
+  // as the CPU's double sum shows), it is m²·Σ(x/m)² with m = max |x|, whose sum cannot overflow; a NaN or Inf
+  // entry gives NaN or Inf, as on the CPU.
   template <class T>
   static double sum_squares(const DT<T>& x) {
-    return double(item(backend::cuda::sum_all(backend::cuda::binary(backend::cuda::BinaryOp::Mul, x, x))));
+    namespace cu = backend::cuda;
+    const double direct = double(item(cu::sum_all(cu::binary(cu::BinaryOp::Mul, x, x))));
+    if (std::isfinite(direct) || x.numel() == 0) return direct;
+    const DT<T> flat = x.contiguous().reshape({x.numel()});
+    const double m = double(item(cu::reduce(cu::ReduceOp::Max, cu::unary(cu::UnaryOp::Abs, flat), 0)));
+    if (!std::isfinite(m)) return m * m;
+    const DT<T> scaled = cu::binary(cu::BinaryOp::Div, flat, DT<T>::full({1}, T(m)));
+    return m * m * double(item(cu::sum_all(cu::binary(cu::BinaryOp::Mul, scaled, scaled))));
   }
   // Every parameter's AdamW step in one launch (backend::cuda::adamw_multi_tensor, functors::AdamWStep).
   static void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyperparams& h) {

@@ -10,6 +10,9 @@
 
 #if defined(SINKLAB_CUDA_EMULATE)
 #include <cuda_runtime.h>  // the emulator's shim (src/cuda/emu/ first on the include path)
+#ifndef SINKLAB_CUDA_EMU_ACTIVE
+#error "SINKLAB_CUDA_EMULATE: <cuda_runtime.h> is not the emulator's; put src/cuda/emu/ first on the include path (link sinklab::cuda_emulated)"
+#endif
 #else
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
