@@ -23,7 +23,16 @@ inline constexpr std::size_t kMaxDynamicSmemOptIn = 227 * 1024;  // sm_90: 23244
 // breaks. Dim3 is CUDA's dim3 or the emulator's (members x, y, z). A grid with a zero extent launches nothing and
 // is the caller's to skip.
 template <class Dim3>
+bool launch_fits(const Dim3& grid, const Dim3& block, std::size_t smem) {
+  const std::uint64_t threads = std::uint64_t(block.x) * block.y * block.z;
+  return grid.x <= kMaxGridX && grid.y <= kMaxGridYZ && grid.z <= kMaxGridYZ && threads > 0 &&
+         block.x <= kMaxBlockXY && block.y <= kMaxBlockXY && block.z <= kMaxBlockZ && threads <= kMaxBlockThreads &&
+         smem <= kMaxDynamicSmemOptIn;
+}
+
+template <class Dim3>
 std::string launch_limit_violation(const Dim3& grid, const Dim3& block, std::size_t smem) {
+  if (launch_fits(grid, block, smem)) return {};  // every launch asks: no stream is built for the common case
   std::ostringstream why;
   const std::uint64_t threads = std::uint64_t(block.x) * block.y * block.z;
   if (grid.x > kMaxGridX) why << "gridDim.x = " << grid.x << " > " << kMaxGridX;
